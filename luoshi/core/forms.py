@@ -1,0 +1,46 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("用户名或密码不正确。请注意区分大小写。"),
+        "inactive": _("此账号已停用，请联系系统管理员。"),
+    }
+
+
+class VersionedFormMixin(forms.Form):
+    """Carries the version an edit form was loaded at, so a stale submission is refused, not applied."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=True)
+
+    def version_initial(self, instance):
+        self.initial.setdefault("version", instance.version)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": "form-control", **(attrs or {})}, format="%Y-%m-%d")
+
+
+class BootstrapFormMixin:
+    """Gives every widget Tabler's classes and marks fields with errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.HiddenInput):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            if self.errors.get(name):
+                css += " is-invalid"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()

@@ -1,0 +1,98 @@
+from django.db import models, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from luoshi.core.exceptions import StaleObjectError
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class SnapshotModel(models.Model):
+    """Remembers the field values it was loaded with, so a change can be logged as before/after."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_values = dict(zip(field_names, values, strict=True))
+        return instance
+
+    def snapshot(self) -> dict:
+        """The concrete field values as JSON-friendly data."""
+        data = {}
+        for field in self._meta.concrete_fields:
+            value = field.value_from_object(self)
+            data[field.attname] = value if isinstance(value, int | float | bool | str | None) else str(value)
+        return data
+
+    def loaded_snapshot(self) -> dict | None:
+        loaded = getattr(self, "_loaded_values", None)
+        if loaded is None:
+            return None
+        data = {}
+        for field in self._meta.concrete_fields:
+            if field.attname in loaded:
+                value = loaded[field.attname]
+                data[field.attname] = (
+                    value if isinstance(value, int | float | bool | str | None) else str(value)
+                )
+        return data
+
+
+class VersionedModel(TimeStampedModel, SnapshotModel):
+    """Optimistic locking: every update must name the version it was based on.
+
+    A save whose ``version`` is no longer the stored one raises ``StaleObjectError``
+    instead of overwriting the other writer's change.
+    """
+
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            bumped = (
+                type(self)
+                ._base_manager.filter(pk=self.pk, version=self.version)
+                .update(version=F("version") + 1)
+            )
+            if not bumped:
+                raise StaleObjectError(self)
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
+            return super().save(*args, **kwargs)
+
+
+class CalendarDay(models.Model):
+    """An official holiday or make-up working day that overrides the built-in calendar.
+
+    The State Council publishes next year's holidays each November; until the
+    ``chinesecalendar`` package ships them, the system admin enters them here.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working_day = models.BooleanField(_("是否工作日"))
+    name = models.CharField(_("名称"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日调整")
+        verbose_name_plural = _("节假日调整")
+        ordering = ["date"]
+
+    def __str__(self):
+        kind = _("调休上班") if self.is_working_day else _("放假")
+        return f"{self.date:%Y-%m-%d} {self.name} {kind}"

@@ -1,0 +1,91 @@
+"""Checking uploaded files by their content, not their name."""
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+
+import puremagic
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+# What evidence may be: detected type → the zip member that proves an Office file is what it says.
+ALLOWED_TYPES = {
+    "application/pdf": None,
+    "image/jpeg": None,
+    "image/png": None,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "word/document.xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xl/workbook.xml",
+}
+ALLOWED_LABEL = "PDF、JPG、PNG、Word（.docx）、Excel（.xlsx）"
+# Office files are zips: refuse archives that would expand beyond this (zip bombs).
+MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+MAX_ZIP_MEMBERS = 5000
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    content_type: str
+    size: int
+    sha256: str
+
+
+def _detect(head: bytes) -> str | None:
+    try:
+        matches = puremagic.magic_string(head)
+    except puremagic.PureError:
+        return None
+    for match in matches:
+        if match.mime_type in ALLOWED_TYPES:
+            return match.mime_type
+    if head.startswith(b"PK\x03\x04"):
+        return "application/zip"
+    return None
+
+
+def _check_office(upload, content_type: str, name: str) -> str:
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_EXPANDED_BYTES:
+                raise ValidationError(_("文件「%(name)s」解压后过大，已拒绝。") % {"name": name})
+            names = {member.filename for member in members}
+    except zipfile.BadZipFile as error:
+        raise ValidationError(_("文件「%(name)s」已损坏，无法读取。") % {"name": name}) from error
+    # The head bytes of an Office zip cannot tell Word from Excel (puremagic lists every OOXML type
+    # for any of them), so the member that proves the format decides.
+    for office_type, marker in ALLOWED_TYPES.items():
+        if marker and marker in names:
+            return office_type
+    raise ValidationError(
+        _("文件「%(name)s」不是允许的类型。允许上传：%(allowed)s。")
+        % {"name": name, "allowed": ALLOWED_LABEL}
+    )
+
+
+def check_upload(upload, *, max_bytes: int) -> CheckedUpload:
+    """Validate an uploaded file by size and content; raise a Chinese ``ValidationError`` otherwise."""
+    name = upload.name
+    if upload.size > max_bytes:
+        raise ValidationError(
+            _("文件「%(name)s」大小为 %(size)s，超过 %(limit)s 的上限。")
+            % {"name": name, "size": filesizeformat(upload.size), "limit": filesizeformat(max_bytes)}
+        )
+    if upload.size == 0:
+        raise ValidationError(_("文件「%(name)s」是空文件。") % {"name": name})
+    upload.seek(0)
+    content_type = _detect(upload.read(8192))
+    if content_type is None:
+        raise ValidationError(
+            _("文件「%(name)s」不是允许的类型。允许上传：%(allowed)s。")
+            % {"name": name, "allowed": ALLOWED_LABEL}
+        )
+    if content_type == "application/zip" or ALLOWED_TYPES.get(content_type):
+        content_type = _check_office(upload, content_type, name)
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return CheckedUpload(content_type=content_type, size=upload.size, sha256=digest.hexdigest())

@@ -1,0 +1,116 @@
+"""Generic views every module builds on: scoped lists with filters, tables and htmx, and scoped objects.
+
+A module's view names its selector (who may see what), filter set, table and template;
+scoping, pagination, htmx partial rendering and 404-outside-scope come from here.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import DetailView, TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from luoshi.orgs.selectors import access_profile
+
+PER_PAGE_CHOICES = (25, 50, 100)
+
+
+class RoleRequiredMixin(LoginRequiredMixin):
+    """Limits a view to users holding one of ``required_roles``; others get 404 so the URL tells nothing."""
+
+    required_roles: frozenset[str] = frozenset()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if self.required_roles and not (access_profile(request.user).roles & set(self.required_roles)):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ScopedObjectMixin(RoleRequiredMixin):
+    """Loads ``self.object`` through the view's scoped queryset: outside the user's scope is a 404."""
+
+    def get_scoped_queryset(self):
+        raise ImproperlyConfigured(f"{type(self).__name__} must say where its objects come from")
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(self.get_scoped_queryset(), pk=self.kwargs["pk"])
+
+
+class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+    """A filtered, sorted, paginated table; an htmx request gets only the table partial."""
+
+    template_name = "core/object_list.html"
+    partial_name = "results"
+    paginate_by = 50
+    title = ""
+
+    def get_queryset(self):
+        raise ImproperlyConfigured(f"{type(self).__name__} must say where its objects come from")
+
+    def get_paginate_by(self, table_data):
+        try:
+            per_page = int(self.request.GET.get("per_page", self.paginate_by))
+        except ValueError:
+            per_page = self.paginate_by
+        return per_page if per_page in PER_PAGE_CHOICES else self.paginate_by
+
+    def get_template_names(self):
+        names = super().get_template_names()
+        if self.request.htmx and not self.request.htmx.boosted:
+            return [f"{name}#{self.partial_name}" for name in names]
+        return names
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = self.title
+        context["per_page_choices"] = PER_PAGE_CHOICES
+        return context
+
+
+class ObjectDetailView(ScopedObjectMixin, DetailView):
+    pass
+
+
+class ServiceFormMixin:
+    """Runs a service from a valid form; a ``ValidationError`` lands on the form, next to its field."""
+
+    def run_service(self, form, call):
+        try:
+            return call()
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, messages_ in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, messages_)
+            else:
+                form.add_error(None, error.messages)
+            return None
+
+
+class ActionView(ScopedObjectMixin, TemplateView):
+    """A POST-only action on one scoped object; refusals come back as messages, not crashes."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        try:
+            message = self.perform(self.object)
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            if message:
+                messages.success(request, message)
+        return redirect(self.get_success_url())
+
+    def perform(self, obj) -> str:
+        raise ImproperlyConfigured(f"{type(self).__name__} must say where its objects come from")
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()

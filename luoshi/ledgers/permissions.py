@@ -1,0 +1,43 @@
+"""Who may act on an item, per role. Used by the workflows and to show only the actions a user may take."""
+
+from luoshi.orgs.models import Role
+from luoshi.orgs.selectors import access_profile
+
+
+def _under(path: str, paths) -> bool:
+    return any(path.startswith(prefix) for prefix in paths)
+
+
+def is_supervisor_for(user, item) -> bool:
+    return item.ledger.owner_office_id in access_profile(user).supervisor_org_ids
+
+
+def is_lead_liaison(user, item) -> bool:
+    return _under(item.lead_org.path, access_profile(user).liaison_paths)
+
+
+def is_lead_unit_worker(user, item) -> bool:
+    """A liaison or handler of the lead unit, or the item's responsible person."""
+    return item.owner_id == user.pk or _under(item.lead_org.path, access_profile(user).unit_paths)
+
+
+def reporting_unit(user, item):
+    """The unit ``user`` reports for on ``item``: the lead unit, a co-unit, or ``None`` if they may not."""
+    profile = access_profile(user)
+    if is_lead_unit_worker(user, item):
+        return item.lead_org
+    for org in item.co_orgs.all():
+        if _under(org.path, profile.unit_paths):
+            return org
+    return None
+
+
+def is_leader_of(user, item) -> bool:
+    profile = access_profile(user)
+    return profile.has(Role.LEADER) and (
+        item.lead_leader_id == user.pk or _under(item.lead_org.path, profile.charge_paths)
+    )
+
+
+def can_edit_item(user, item) -> bool:
+    return is_supervisor_for(user, item)

@@ -1,0 +1,164 @@
+"""Reads for ledgers: every queryset here is already scoped to the user and prefetched for its screen."""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+
+from luoshi.ledgers.models import (
+    OPEN_STATUSES,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Item,
+    ItemEvent,
+    ItemStatus,
+    Ledger,
+    ProgressReport,
+    ReportStatus,
+    WarningColor,
+)
+from luoshi.ledgers.periods import period_containing
+from luoshi.ledgers.services import refresh_stale_warnings, today
+from luoshi.orgs.models import Organisation
+from luoshi.orgs.selectors import access_profile
+
+
+def ensure_warnings_current() -> None:
+    """Warnings depend on the date: if the daily job has not run yet today, bring them current now."""
+    on = today()
+    if Item.objects.filter(warning_as_of__lt=on).exists():
+        refresh_stale_warnings(on)
+
+
+def ledger_list(user):
+    return (
+        Ledger.objects.visible_to(user)
+        .select_related("owner_office")
+        .annotate(
+            item_count=Count("items", distinct=True),
+            red_count=Count("items", filter=Q(items__warning_color=WarningColor.RED), distinct=True),
+            yellow_count=Count("items", filter=Q(items__warning_color=WarningColor.YELLOW), distinct=True),
+            done_count=Count("items", filter=Q(items__warning_color=WarningColor.DONE), distinct=True),
+        )
+    )
+
+
+def item_list(user):
+    ensure_warnings_current()
+    return (
+        Item.objects.visible_to(user)
+        .select_related("ledger", "lead_org", "lead_leader", "owner", "parent")
+        .prefetch_related("co_orgs")
+    )
+
+
+def item_for_detail(user, pk: int) -> Item:
+    ensure_warnings_current()
+    return (
+        Item.objects.visible_to(user)
+        .select_related("ledger__owner_office", "lead_org", "lead_leader", "owner", "parent__parent")
+        .prefetch_related("co_orgs", "tags", "milestones", "ledger__fields")
+        .get(pk=pk)
+    )
+
+
+def item_children(item: Item, user):
+    return item.children.visible_to(user).select_related("lead_org").order_by("sort_order", "id")
+
+
+def item_timeline(item: Item):
+    return item.events.select_related("actor", "report").order_by("-created_at", "-id")
+
+
+def item_reports(item: Item):
+    return item.reports.select_related("organisation", "author", "reviewer").prefetch_related(
+        Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
+    )
+
+
+def item_extensions(item: Item):
+    return item.extension_requests.select_related("requested_by", "decided_by")
+
+
+def evidence_for_download(user, pk: int) -> Evidence:
+    return Evidence.objects.visible_to(user).select_related("report__item").get(pk=pk)
+
+
+def report_for_user(user, pk: int) -> ProgressReport:
+    return (
+        ProgressReport.objects.visible_to(user)
+        .select_related("item__ledger", "item__lead_org", "organisation")
+        .get(pk=pk)
+    )
+
+
+def extension_for_user(user, pk: int) -> ExtensionRequest:
+    return (
+        ExtensionRequest.objects.visible_to(user).select_related("item__ledger", "item__lead_org").get(pk=pk)
+    )
+
+
+def _unit_items(user):
+    profile = access_profile(user)
+    units = Organisation.objects.subtree_of(profile.unit_paths).values("id")
+    return Item.objects.filter(Q(lead_org_id__in=units) | Q(owner_id=user.pk))
+
+
+def my_work(user, limit: int = 20) -> dict:
+    """What waits for this user, by kind; each list is short and links to the full filtered list."""
+    ensure_warnings_current()
+    profile = access_profile(user)
+    base = ("ledger", "lead_org", "lead_leader")
+    work = {}
+    if profile.liaison_paths:
+        liaison_units = Organisation.objects.subtree_of(profile.liaison_paths).values("id")
+        work["to_accept"] = Item.objects.filter(lead_org_id__in=liaison_units, status=ItemStatus.ASSIGNED)
+    if profile.unit_paths:
+        current_period = Q(last_report_period_end__isnull=True) | Q(last_report_period_end__lt=today())
+        unit_items = _unit_items(user).filter(status__in=(ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS))
+        work["to_report"] = unit_items.filter(current_period).exclude(
+            Exists(
+                ProgressReport.objects.filter(
+                    item_id=OuterRef("pk"),
+                    status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+                    period_end__gte=today(),
+                )
+            )
+        )
+        work["returned_reports"] = ProgressReport.objects.filter(
+            item__in=_unit_items(user), status=ReportStatus.RETURNED
+        ).select_related("item", "organisation")
+        work["overdue"] = _unit_items(user).filter(status__in=OPEN_STATUSES, warning_color=WarningColor.RED)
+    if profile.supervisor_org_ids:
+        office_items = Item.objects.filter(ledger__owner_office_id__in=profile.supervisor_org_ids)
+        work["to_review"] = ProgressReport.objects.filter(
+            item__in=office_items, status=ReportStatus.SUBMITTED
+        ).select_related("item", "organisation", "author")
+        work["to_approve"] = office_items.filter(status=ItemStatus.COMPLETION_REQUESTED)
+        work["extensions"] = ExtensionRequest.objects.filter(
+            item__in=office_items, status=ExtensionStatus.PENDING
+        ).select_related("item", "requested_by")
+        work["drafts"] = office_items.filter(status=ItemStatus.DRAFT)
+        work.setdefault(
+            "overdue", office_items.filter(status__in=OPEN_STATUSES, warning_color=WarningColor.RED)
+        )
+    if profile.has("leader"):
+        work["led_red"] = Item.objects.visible_to(user).filter(
+            status__in=OPEN_STATUSES, warning_color=WarningColor.RED
+        )
+    result = {}
+    for key, queryset in work.items():
+        if queryset.model is Item:
+            queryset = queryset.select_related(*base).order_by("deadline", "id")
+        result[key] = {"count": queryset.count(), "rows": list(queryset[:limit])}
+    return result
+
+
+def timeline_report_ids(events) -> set[int]:
+    return {event.report_id for event in events if event.report_id}
+
+
+def report_period_for(item: Item, day=None):
+    return period_containing(day or today(), item.report_cycle)
+
+
+def item_events_for_audit(item: Item):
+    return ItemEvent.objects.filter(item=item).count()

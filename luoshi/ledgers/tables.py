@@ -1,0 +1,80 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from luoshi.ledgers.models import Item, Ledger
+
+COLOR_BADGES = {
+    "red": "bg-red-lt",
+    "yellow": "bg-yellow-lt",
+    "green": "bg-green-lt",
+    "not_started": "bg-secondary-lt",
+    "done": "bg-blue-lt",
+    "suspended": "bg-dark-lt",
+}
+
+
+def warning_badge(item) -> str:
+    return format_html(
+        '<span class="badge {}" title="{}">{}</span>',
+        COLOR_BADGES.get(item.warning_color, ""),
+        item.warning_reason,
+        item.get_warning_color_display(),
+    )
+
+
+class ItemTable(tables.Table):
+    selection = tables.CheckBoxColumn(accessor="pk", attrs={"input": {"name": "pk", "form": "bulk-form"}})
+    title = tables.Column(linkify=True, verbose_name=_("事项名称"))
+    lead_org = tables.Column(verbose_name=_("牵头单位"), order_by=("lead_org__pinyin",))
+    lead_leader = tables.Column(verbose_name=_("牵头领导"), order_by=("lead_leader__pinyin",))
+    deadline = tables.DateColumn(format="Y-m-d", verbose_name=_("完成时限"))
+    status = tables.Column(verbose_name=_("状态"))
+    warning_color = tables.Column(verbose_name=_("预警"))
+    percent_complete = tables.Column(verbose_name=_("进度"))
+
+    class Meta:
+        model = Item
+        fields = ("selection", "code", "title", "lead_org", "lead_leader", "deadline", "status")
+        sequence = (
+            "selection",
+            "code",
+            "title",
+            "lead_org",
+            "lead_leader",
+            "deadline",
+            "status",
+            "percent_complete",
+            "warning_color",
+        )
+        order_by = ("deadline",)
+        attrs = {"class": "table table-vcenter card-table table-hover"}
+        empty_text = _("没有符合条件的事项。")
+
+    def render_warning_color(self, value, record):
+        return format_html(
+            '{}<div class="small text-secondary">{}</div>', warning_badge(record), record.warning_reason
+        )
+
+    def render_percent_complete(self, value):
+        return format_html(
+            '<div class="d-flex align-items-center gap-2">'
+            '<progress class="progress progress-sm w-6" value="{}" max="100"></progress><span>{}%</span></div>',
+            value,
+            value,
+        )
+
+
+class LedgerTable(tables.Table):
+    name = tables.Column(linkify=True, verbose_name=_("台账名称"))
+    item_count = tables.Column(verbose_name=_("事项数"))
+    red_count = tables.Column(verbose_name=_("红色预警"))
+    yellow_count = tables.Column(verbose_name=_("黄色预警"))
+    done_count = tables.Column(verbose_name=_("已完成"))
+
+    class Meta:
+        model = Ledger
+        fields = ("year", "name", "campaign", "owner_office", "default_report_cycle")
+        sequence = ("year", "name", "campaign", "owner_office", "default_report_cycle", "item_count", "...")
+        attrs = {"class": "table table-vcenter card-table"}
+        empty_text = _("暂无台账。")

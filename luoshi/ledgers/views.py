@@ -1,0 +1,506 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from luoshi.audit.services import record_download
+from luoshi.core.exceptions import StaleObjectError
+from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
+from luoshi.ledgers import selectors, services
+from luoshi.ledgers.filters import ItemFilterSet
+from luoshi.ledgers.forms import (
+    BulkActionForm,
+    CommentForm,
+    ExtensionDecisionForm,
+    ExtensionRequestForm,
+    ItemForm,
+    LedgerForm,
+    MilestonePlanForm,
+    ReportForm,
+    ReviewForm,
+    SavedFilterForm,
+    TransitionForm,
+)
+from luoshi.ledgers.models import (
+    Evidence,
+    ExtensionRequest,
+    Item,
+    Ledger,
+    ProgressReport,
+    ReportStatus,
+    SavedFilter,
+)
+from luoshi.ledgers.permissions import can_edit_item, is_lead_liaison, is_supervisor_for, reporting_unit
+from luoshi.ledgers.tables import ItemTable, LedgerTable
+from luoshi.orgs.models import Organisation, Role
+from luoshi.orgs.selectors import access_profile
+
+BUSINESS_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.LIAISON, Role.HANDLER})
+
+
+class MyWorkView(RoleRequiredMixin, TemplateView):
+    template_name = "ledgers/my_work.html"
+    required_roles = BUSINESS_ROLES
+
+    def dispatch(self, request, *args, **kwargs):
+        profile = access_profile(request.user)
+        if request.user.is_authenticated and profile.is_admin and not profile.is_business_user:
+            return redirect("orgs:home")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "work": selectors.my_work(self.request.user)}
+
+
+class LedgerListView(ObjectListView):
+    required_roles = BUSINESS_ROLES
+    table_class = LedgerTable
+    template_name = "ledgers/ledger_list.html"
+    filterset_class = None
+    filterset_fields = []
+    title = _("台账")
+
+    def get_queryset(self):
+        return selectors.ledger_list(self.request.user)
+
+
+class LedgerDetailView(RoleRequiredMixin, View):
+    required_roles = BUSINESS_ROLES
+
+    def get(self, request, pk):
+        ledger = get_object_or_404(Ledger.objects.visible_to(request.user), pk=pk)
+        return redirect(f"{reverse('ledgers:item_list')}?{urlencode({'ledger': ledger.pk})}")
+
+
+class LedgerEditView(RoleRequiredMixin, ServiceFormMixin, View):
+    required_roles = frozenset({Role.SUPERVISOR})
+    template_name = "ledgers/ledger_form.html"
+
+    def offices(self):
+        return Organisation.objects.filter(pk__in=access_profile(self.request.user).supervisor_org_ids)
+
+    def get_ledger(self, pk):
+        if pk is None:
+            return None
+        return get_object_or_404(Ledger.objects.filter(owner_office__in=self.offices()), pk=pk)
+
+    def get(self, request, pk=None):
+        form = LedgerForm(instance=self.get_ledger(pk), offices=self.offices())
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request, pk=None):
+        ledger = self.get_ledger(pk)
+        form = LedgerForm(request.POST, instance=ledger, offices=self.offices())
+        if form.is_valid():
+            saved = self.run_service(
+                form,
+                lambda: services.save_ledger(ledger=form.instance, version=form.cleaned_data.get("version")),
+            )
+            if saved is not None:
+                messages.success(request, _("台账已保存。"))
+                return redirect(saved)
+        return render(request, self.template_name, {"form": form})
+
+
+class ItemListView(ObjectListView):
+    required_roles = BUSINESS_ROLES
+    table_class = ItemTable
+    filterset_class = ItemFilterSet
+    template_name = "ledgers/item_list.html"
+    title = _("事项")
+
+    def get_queryset(self):
+        return selectors.item_list(self.request.user)
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        if not access_profile(self.request.user).supervisor_org_ids:
+            table.columns.hide("selection")
+        return table
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["saved_filters"] = SavedFilter.objects.filter(user=self.request.user)
+        context["query_string"] = self.request.GET.urlencode()
+        context["bulk_form"] = BulkActionForm(queryset=Item.objects.none())
+        return context
+
+
+class ItemBulkActionView(RoleRequiredMixin, View):
+    required_roles = frozenset({Role.SUPERVISOR})
+
+    def post(self, request):
+        form = BulkActionForm(request.POST, queryset=Item.objects.visible_to(request.user))
+        back = request.POST.get("next") or reverse("ledgers:item_list")
+        if not form.is_valid():
+            messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
+            return redirect(back)
+        items = list(form.cleaned_data["pk"].select_related("ledger", "lead_org"))
+        action, comment = form.cleaned_data["action"], form.cleaned_data["comment"]
+        try:
+            if action == "assign":
+                count = services.bulk_transition(
+                    items=items, action="assign", user=request.user, comment=comment
+                )
+                messages.success(request, _("已交办 %(n)d 项。") % {"n": count})
+            elif action == "deadline":
+                count = services.bulk_change_deadline(
+                    items=items, user=request.user, deadline=form.cleaned_data["deadline"], comment=comment
+                )
+                messages.success(request, _("已调整 %(n)d 项的完成时限。") % {"n": count})
+            else:
+                count = services.urge_items(items=items, user=request.user, comment=comment)
+                messages.success(request, _("已催办 %(n)d 项。") % {"n": count})
+        except ValidationError as error:
+            messages.error(
+                request, _("操作未执行，没有任何事项被修改：%(e)s") % {"e": "；".join(error.messages)}
+            )
+        return redirect(back)
+
+
+def _item_or_404(request, pk) -> Item:
+    try:
+        return selectors.item_for_detail(request.user, pk)
+    except Item.DoesNotExist:
+        raise Http404 from None
+
+
+class ItemDetailView(RoleRequiredMixin, View):
+    required_roles = BUSINESS_ROLES
+
+    def get(self, request, pk):
+        item = _item_or_404(request, pk)
+        return render(request, "ledgers/item_detail.html", self.context(request, item))
+
+    @staticmethod
+    def context(request, item, **extra):
+        user = request.user
+        events = list(selectors.item_timeline(item))
+        reports = list(selectors.item_reports(item))
+        return {
+            "item": item,
+            "ancestors": _ancestors(item),
+            "children": selectors.item_children(item, user),
+            "events": events,
+            "reports": reports,
+            "reports_by_id": {report.pk: report for report in reports},
+            "extensions": list(selectors.item_extensions(item)),
+            "actions": services.available_actions(item, user),
+            "can_edit": can_edit_item(user, item),
+            "can_report": reporting_unit(user, item) is not None
+            and item.status in services.REPORTABLE_STATUSES,
+            "can_review": is_supervisor_for(user, item),
+            "can_request_extension": is_lead_liaison(user, item) and item.deadline is not None,
+            "comment_form": CommentForm(),
+            "extension_form": ExtensionRequestForm(),
+            "milestone_form": MilestonePlanForm(),
+            "extra_fields": [
+                (field.label, item.extra.get(field.key), field.unit_label)
+                for field in item.ledger.fields.all()
+                if field.target == "item"
+            ],
+            **extra,
+        }
+
+
+def _ancestors(item):
+    chain, node = [], item.parent
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+class ItemEditView(RoleRequiredMixin, ServiceFormMixin, View):
+    required_roles = frozenset({Role.SUPERVISOR})
+    template_name = "ledgers/item_form.html"
+
+    def get_objects(self, request, pk=None, ledger_pk=None):
+        if pk is not None:
+            item = _item_or_404(request, pk)
+            if not can_edit_item(request.user, item):
+                raise Http404
+            return item.ledger, item
+        ledger = get_object_or_404(
+            Ledger.objects.filter(owner_office_id__in=access_profile(request.user).supervisor_org_ids),
+            pk=ledger_pk,
+        )
+        return ledger, None
+
+    def get(self, request, pk=None, ledger_pk=None):
+        ledger, item = self.get_objects(request, pk, ledger_pk)
+        initial = {}
+        if item is None and request.GET.get("parent"):
+            initial["parent"] = request.GET["parent"]
+        form = ItemForm(instance=item, ledger=ledger, initial=initial)
+        return render(request, self.template_name, {"form": form, "ledger": ledger, "item": item})
+
+    def post(self, request, pk=None, ledger_pk=None):
+        ledger, item = self.get_objects(request, pk, ledger_pk)
+        form = ItemForm(request.POST, instance=item, ledger=ledger)
+        if item is not None:
+            # Keep the form's own copy apart from the stored item, so a refused save leaves both intact.
+            item = Item.objects.get(pk=item.pk)
+        context = {"form": form, "ledger": ledger, "item": item}
+        if form.is_valid():
+            fields = form.service_fields()
+            if item is None:
+                saved = self.run_service(
+                    form, lambda: services.create_item(ledger=ledger, user=request.user, **fields)
+                )
+            else:
+                saved = self.run_service(
+                    form,
+                    lambda: services.update_item(
+                        item=item, user=request.user, version=form.cleaned_data["version"], **fields
+                    ),
+                )
+                if saved is None and form.non_field_errors() and item.version != form.cleaned_data["version"]:
+                    context["stale"] = Item.objects.get(pk=item.pk)
+            if saved is not None:
+                messages.success(request, _("事项已保存。"))
+                return redirect(saved)
+        return render(request, self.template_name, context, status=409 if context.get("stale") else 200)
+
+
+def _detail_response(request, item, **extra):
+    """After an action: htmx gets the refreshed panels, a plain form post is redirected."""
+    if request.htmx:
+        fresh = selectors.item_for_detail(request.user, item.pk)
+        return render(
+            request, "ledgers/item_detail.html#panels", ItemDetailView.context(request, fresh, **extra)
+        )
+    return redirect(item)
+
+
+@login_required
+@require_POST
+def item_transition(request, pk):
+    item = _item_or_404(request, pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("操作无效。"))
+        return _detail_response(request, item)
+    try:
+        services.transition_item(
+            item=item,
+            action=form.cleaned_data["action"],
+            user=request.user,
+            comment=form.cleaned_data["comment"],
+            version=form.cleaned_data["version"],
+        )
+    except StaleObjectError:
+        messages.error(request, _("事项已被其他人更新，请查看最新状态后再操作。"))
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, _("操作成功。"))
+    return _detail_response(request, item)
+
+
+@login_required
+@require_POST
+def item_comment(request, pk):
+    item = _item_or_404(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_comment(item=item, user=request.user, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+    else:
+        messages.error(request, _("评论内容不能为空。"))
+    return _detail_response(request, item)
+
+
+@login_required
+@require_POST
+def item_milestones(request, pk):
+    item = _item_or_404(request, pk)
+    form = MilestonePlanForm(request.POST)
+    if form.is_valid():
+        try:
+            services.schedule_milestones(item=item, user=request.user, phases=form.cleaned_data["phases"])
+            messages.success(request, _("已按完成时限倒排工期。"))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+    else:
+        messages.error(request, "；".join(form.errors["phases"]))
+    return _detail_response(request, item)
+
+
+@login_required
+@require_POST
+def extension_request(request, pk):
+    item = _item_or_404(request, pk)
+    form = ExtensionRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.request_extension(item=item, user=request.user, **form.cleaned_data)
+            messages.success(request, _("延期申请已提交，等待督办员审批。"))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+    else:
+        messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
+    return _detail_response(request, item)
+
+
+@login_required
+@require_POST
+def extension_decide(request, pk):
+    try:
+        extension = selectors.extension_for_user(request.user, pk)
+    except ExtensionRequest.DoesNotExist:
+        raise Http404 from None
+    form = ExtensionDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.decide_extension(
+                request=extension,
+                user=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                comment=form.cleaned_data["comment"],
+                excused=form.cleaned_data["excused"],
+            )
+            messages.success(request, _("已处理延期申请。"))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+    return _detail_response(request, extension.item)
+
+
+class ReportEditView(RoleRequiredMixin, ServiceFormMixin, View):
+    """Write the progress report for the current period, or revise a returned one."""
+
+    required_roles = frozenset({Role.LIAISON, Role.HANDLER})
+    template_name = "ledgers/report_form.html"
+
+    def get_objects(self, request, item_pk=None, pk=None):
+        if pk is not None:
+            try:
+                report = selectors.report_for_user(request.user, pk)
+            except ProgressReport.DoesNotExist:
+                raise Http404 from None
+            if report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
+                raise Http404
+            item_pk = report.item_id
+        else:
+            report = None
+        item = _item_or_404(request, item_pk)
+        if reporting_unit(request.user, item) is None:
+            raise Http404
+        return item, report
+
+    def get(self, request, item_pk=None, pk=None):
+        item, report = self.get_objects(request, item_pk, pk)
+        form = ReportForm(instance=report, item=item)
+        return render(request, self.template_name, self.context(item, report, form))
+
+    def context(self, item, report, form):
+        period = selectors.report_period_for(item, report.period_start if report else None)
+        return {"item": item, "report": report, "form": form, "period": period}
+
+    def post(self, request, item_pk=None, pk=None):
+        item, report = self.get_objects(request, item_pk, pk)
+        form = ReportForm(request.POST, request.FILES, instance=report, item=item)
+        if form.is_valid():
+            saved = self.run_service(
+                form,
+                lambda: services.save_report(
+                    item=item,
+                    user=request.user,
+                    report=report,
+                    text=form.cleaned_data["text"],
+                    percent_complete=form.cleaned_data["percent_complete"],
+                    problems=form.cleaned_data["problems"],
+                    next_steps=form.cleaned_data["next_steps"],
+                    measures=form.extra_values(),
+                    files=form.cleaned_data["evidence"],
+                    submit=request.POST.get("save") != "draft",
+                ),
+            )
+            if saved is not None:
+                messages.success(request, _("进展已报送。") if saved.status != "draft" else _("草稿已保存。"))
+                return redirect(item)
+        return render(request, self.template_name, self.context(item, report, form))
+
+
+@login_required
+@require_POST
+def report_review(request, pk):
+    try:
+        report = selectors.report_for_user(request.user, pk)
+    except ProgressReport.DoesNotExist:
+        raise Http404 from None
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.review_report(
+                report=report,
+                user=request.user,
+                accept=form.cleaned_data["decision"] == "accept",
+                comment=form.cleaned_data["comment"],
+            )
+            messages.success(request, _("审核完成。"))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+    return _detail_response(request, report.item)
+
+
+@login_required
+def evidence_download(request, pk):
+    try:
+        evidence = selectors.evidence_for_download(request.user, pk)
+    except Evidence.DoesNotExist:
+        raise Http404 from None
+    record_download(obj=evidence, user=request.user)
+    inline = evidence.is_image or evidence.content_type == "application/pdf"
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=not inline,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class SavedFilterView(LoginRequiredMixin, View):
+    def post(self, request):
+        form = SavedFilterForm(request.POST)
+        if form.is_valid():
+            services.save_filter(user=request.user, **form.cleaned_data)
+            messages.success(request, _("筛选条件已保存。"))
+        else:
+            messages.error(request, _("请填写筛选条件的名称。"))
+        return redirect(f"{reverse('ledgers:item_list')}?{form.data.get('query', '')}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk):
+    services.delete_filter(saved_filter=get_object_or_404(SavedFilter, pk=pk, user=request.user))
+    return redirect("ledgers:item_list")
+
+
+@login_required
+def item_autocomplete(request):
+    term = request.GET.get("q", "").strip()
+    items = selectors.item_list(request.user).filter(title__icontains=term) if term else Item.objects.none()
+    ledger = request.GET.get("ledger")
+    if ledger and ledger.isdigit():
+        items = items.filter(ledger_id=int(ledger))
+    return JsonResponse(
+        {"results": [{"value": i.pk, "text": i.title} for i in items.only("id", "title")[:20]]}
+    )

@@ -1,0 +1,112 @@
+"""Reads for organisations and people, and the access profile every scope is built from."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q
+
+from luoshi.orgs.models import ADMIN_ROLES, LeaderCharge, Membership, Organisation, Role, User
+
+
+@dataclass(frozen=True)
+class AccessProfile:
+    """What a user is, in terms the scoping rules need; built once per request."""
+
+    user_id: int | None
+    roles: frozenset[str] = frozenset()
+    supervisor_org_ids: frozenset[int] = frozenset()
+    unit_paths: tuple[str, ...] = ()  # units (with sub-units) where the user is liaison or handler
+    liaison_paths: tuple[str, ...] = ()
+    charge_paths: tuple[str, ...] = ()  # units a leader oversees
+    unit_org_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & ADMIN_ROLES)
+
+    @property
+    def is_business_user(self) -> bool:
+        return bool(self.roles - ADMIN_ROLES)
+
+
+ANONYMOUS_PROFILE = AccessProfile(user_id=None)
+
+
+def access_profile(user) -> AccessProfile:
+    """The user's roles and units, cached on the user object for the rest of the request."""
+    if not user.is_authenticated:
+        return ANONYMOUS_PROFILE
+    cached = getattr(user, "_access_profile", None)
+    if cached is not None:
+        return cached
+    memberships = list(
+        Membership.objects.filter(user=user, organisation__is_active=True).values_list(
+            "role", "organisation_id", "organisation__path"
+        )
+    )
+    charges = list(LeaderCharge.objects.filter(leader=user).values_list("organisation__path", flat=True))
+    unit_roles = {Role.LIAISON, Role.HANDLER}
+    profile = AccessProfile(
+        user_id=user.pk,
+        roles=frozenset(role for role, _, _ in memberships),
+        supervisor_org_ids=frozenset(org for role, org, _ in memberships if role == Role.SUPERVISOR),
+        unit_paths=tuple(sorted({path for role, _, path in memberships if role in unit_roles})),
+        liaison_paths=tuple(sorted({path for role, _, path in memberships if role == Role.LIAISON})),
+        charge_paths=tuple(sorted(set(charges))),
+        unit_org_ids=frozenset(org for role, org, _ in memberships if role in unit_roles),
+    )
+    user._access_profile = profile
+    return profile
+
+
+def organisations_for_choice():
+    return Organisation.objects.filter(is_active=True).only("id", "name", "short_name", "path", "depth")
+
+
+def subtree_ids(org: Organisation):
+    """A subquery of the ids of ``org`` and every unit below it."""
+    return Organisation.objects.filter(path__startswith=org.path).values("id")
+
+
+def path_match(field_name: str, paths) -> Q:
+    """``Q`` matching rows whose organisation (``field_name``) lies under any of ``paths``."""
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(**{f"{field_name}__path__startswith": path})
+    return condition
+
+
+def organisation_list(*, search: str = ""):
+    queryset = Organisation.objects.select_related("parent")
+    if search:
+        term = search.strip()
+        queryset = queryset.filter(
+            Q(name__icontains=term)
+            | Q(short_name__icontains=term)
+            | Q(aliases__icontains=term)
+            | Q(pinyin_initials__startswith=term.lower())
+            | Q(pinyin__startswith=term.lower())
+        )
+    return queryset
+
+
+def user_list(*, search: str = ""):
+    memberships = Membership.objects.select_related("organisation").order_by("organisation__path")
+    queryset = User.objects.prefetch_related(Prefetch("memberships", queryset=memberships))
+    if search:
+        term = search.strip()
+        queryset = queryset.filter(
+            Q(full_name__icontains=term)
+            | Q(username__icontains=term)
+            | Q(pinyin_initials__startswith=term.lower())
+        )
+    return queryset
+
+
+def people_with_role(role: str, organisation: Organisation | None = None):
+    queryset = User.objects.filter(is_active=True, memberships__role=role)
+    if organisation is not None:
+        queryset = queryset.filter(memberships__organisation=organisation)
+    return queryset.distinct()
