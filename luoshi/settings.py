@@ -46,7 +46,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +56,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "luoshi.audit.middleware.AuditContextMiddleware",
 ]
+
+if PRODUCTION:
+    # Production serves collected static files itself; development uses the staticfiles finders.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "luoshi.urls"
 WSGI_APPLICATION = "luoshi.wsgi.application"
@@ -148,7 +151,8 @@ STORAGES = {
 }
 # Uploaded evidence lives outside the web root and is only served through a scoped view.
 MEDIA_ROOT = Path(os.environ.get("LUOSHI_MEDIA_ROOT", VAR_DIR / "media"))
-MEDIA_URL = None
+# No URL serves MEDIA_ROOT: evidence is only reachable through the scoped, audited download view.
+MEDIA_URL = "/media-is-not-served/"
 
 # Evidence files: what may be uploaded, checked by content, and how big.
 EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))

@@ -31,11 +31,13 @@ class AuditEvent(models.Model):
     """One line of the append-only audit trail."""
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    # No database constraint and no cascade: the trail must outlive (and never be rewritten by) user changes.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("用户"),
         null=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     username = models.CharField(_("账号"), max_length=150, blank=True)

@@ -4,7 +4,6 @@ from django.contrib.auth import user_logged_in, user_logged_out, user_login_fail
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from luoshi.audit.context import AuditContext, current
 from luoshi.audit.models import AuditAction
 from luoshi.audit.services import record
 from luoshi.core.models import SnapshotModel
@@ -50,14 +49,6 @@ def log_delete(sender, instance, **kwargs):
 
 @receiver(user_logged_in)
 def log_login(sender, request, user, **kwargs):
-    current.set(
-        AuditContext(
-            user_id=user.pk,
-            username=user.get_username(),
-            ip_address=current.get().ip_address,
-            request_id=current.get().request_id,
-        )
-    )
     record(action=AuditAction.LOGIN, user=user, obj=user)
 
 

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from luoshi.audit import views
+
 app_name = "audit"
-urlpatterns = []
+
+urlpatterns = [
+    path("", views.AuditEventListView.as_view(), name="event_list"),
+]

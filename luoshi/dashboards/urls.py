@@ -1,2 +1,9 @@
+from django.urls import path
+
+from luoshi.dashboards import views
+
 app_name = "dashboards"
-urlpatterns = []
+
+urlpatterns = [
+    path("", views.BattleMapView.as_view(), name="battle_map"),
+]

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.forms import DateInput
 from luoshi.core.widgets import AutocompleteSelect
-from luoshi.ledgers.models import Item, ItemKind, ItemStatus, Ledger, Tag, WarningColor
+from luoshi.ledgers.models import Item, ItemKind, ItemStatus, Ledger, ScheduleCategory, Tag, WarningColor
 from luoshi.orgs.models import Organisation, User
 
 
@@ -30,6 +30,13 @@ class ItemFilterSet(django_filters.FilterSet):
     color = django_filters.MultipleChoiceFilter(
         label=_("预警"), field_name="warning_color", choices=WarningColor.choices, widget=forms.SelectMultiple
     )
+    schedule = django_filters.MultipleChoiceFilter(
+        label=_("进度类别"),
+        field_name="schedule_category",
+        choices=ScheduleCategory.choices,
+        widget=forms.SelectMultiple,
+    )
+    lead_org = django_filters.NumberFilter(field_name="lead_org_id", widget=forms.HiddenInput)
     kind = django_filters.ChoiceFilter(label=_("层级"), choices=ItemKind.choices)
     tag = django_filters.ModelChoiceFilter(label=_("标签"), field_name="tags", queryset=Tag.objects.all())
     deadline_after = django_filters.DateFilter(
@@ -69,9 +76,18 @@ class ItemFilterSet(django_filters.FilterSet):
             | Q(lead_org__short_name__icontains=term)
         )
         if term.isascii() and term.isalpha():
-            condition |= Q(lead_org__pinyin_initials__startswith=term.lower())
+            condition |= Q(lead_org__pinyin_initials__contains=term.lower())
         return queryset.filter(condition)
 
     def filter_org_subtree(self, queryset, name, org):
         units = Organisation.objects.filter(path__startswith=org.path).values("id")
         return queryset.filter(lead_org_id__in=units)
+
+
+class LedgerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("名称"), field_name="name", lookup_expr="icontains")
+    year = django_filters.NumberFilter(label=_("年度"))
+
+    class Meta:
+        model = Ledger
+        fields = []

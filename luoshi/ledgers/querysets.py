@@ -21,7 +21,7 @@ class ItemQuerySet(ScopedQuerySet):
         profile = access_profile(user)
         if not profile.is_business_user:
             return None
-        condition = Q(pk__in=[])
+        condition = Q(owner_id=user.pk)
         if profile.supervisor_org_ids:
             condition |= Q(ledger__owner_office_id__in=profile.supervisor_org_ids)
         if profile.has(Role.LEADER):
@@ -33,7 +33,7 @@ class ItemQuerySet(ScopedQuerySet):
             co_org_link = self.model.co_orgs.through.objects.filter(
                 item_id=OuterRef("pk"), organisation_id__in=units
             )
-            condition |= Q(lead_org_id__in=units) | Exists(co_org_link) | Q(owner_id=user.pk)
+            condition |= Q(lead_org_id__in=units) | Exists(co_org_link)
         return condition
 
 

@@ -38,6 +38,7 @@ def ledger_list(user):
             yellow_count=Count("items", filter=Q(items__warning_color=WarningColor.YELLOW), distinct=True),
             done_count=Count("items", filter=Q(items__warning_color=WarningColor.DONE), distinct=True),
         )
+        .order_by("-year", "name")
     )
 
 

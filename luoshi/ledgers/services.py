@@ -120,11 +120,14 @@ def _clean_value(field, raw):
         return str(raw).strip()
     if field.field_type == FieldType.NUMBER:
         try:
-            return str(Decimal(str(raw).replace(",", "").strip()))
-        except InvalidOperation as error:
+            number = Decimal(str(raw).replace(",", "").strip())
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():  # Decimal also parses "NaN" and "Infinity"
             raise ValidationError(
                 _("「%(label)s」须为数字，收到「%(raw)s」。") % {"label": label, "raw": raw}
-            ) from error
+            )
+        return str(number)
     if field.field_type == FieldType.DATE:
         try:
             return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())).isoformat()
@@ -630,10 +633,12 @@ def roll_up_progress(parent: Item) -> None:
     node = parent
     while node is not None:
         totals = node.children.exclude(status=ItemStatus.SUSPENDED).aggregate(
-            weight=Sum("weight"), weighted=Sum(F("weight") * F("percent_complete"))
+            # Aliases must not shadow the ``weight`` field, or Django refuses the aggregate.
+            total_weight=Sum("weight"),
+            weighted=Sum(F("weight") * F("percent_complete")),
         )
-        if totals["weight"]:
-            percent = round(Decimal(totals["weighted"]) / Decimal(totals["weight"]))
+        if totals["total_weight"]:
+            percent = round(Decimal(totals["weighted"]) / Decimal(totals["total_weight"]))
             if percent != node.percent_complete:
                 Item.objects.filter(pk=node.pk).update(percent_complete=percent)
                 node.percent_complete = percent

@@ -16,7 +16,7 @@ from luoshi.audit.services import record_download
 from luoshi.core.exceptions import StaleObjectError
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.ledgers import selectors, services
-from luoshi.ledgers.filters import ItemFilterSet
+from luoshi.ledgers.filters import ItemFilterSet, LedgerFilterSet
 from luoshi.ledgers.forms import (
     BulkActionForm,
     CommentForm,
@@ -65,8 +65,7 @@ class LedgerListView(ObjectListView):
     required_roles = BUSINESS_ROLES
     table_class = LedgerTable
     template_name = "ledgers/ledger_list.html"
-    filterset_class = None
-    filterset_fields = []
+    filterset_class = LedgerFilterSet
     title = _("台账")
 
     def get_queryset(self):
@@ -267,8 +266,9 @@ class ItemEditView(RoleRequiredMixin, ServiceFormMixin, View):
                         item=item, user=request.user, version=form.cleaned_data["version"], **fields
                     ),
                 )
-                if saved is None and form.non_field_errors() and item.version != form.cleaned_data["version"]:
-                    context["stale"] = Item.objects.get(pk=item.pk)
+                stored = Item.objects.select_related("lead_org").get(pk=item.pk)
+                if saved is None and stored.version != form.cleaned_data["version"]:
+                    context["stale"] = stored
             if saved is not None:
                 messages.success(request, _("事项已保存。"))
                 return redirect(saved)

@@ -54,6 +54,10 @@ def compute_warning(item, today: dt.date) -> ItemWarning:
         reason = _("已超期%(days)d个工作日") % {"days": late} if late > 0 else _("已超过完成时限")
         return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, reason)
 
+    if item.status == ItemStatus.DRAFT:
+        # Not yet assigned: the unit cannot be behind on work it has not been given.
+        return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, _("尚未交办"))
+
     if item.status in ACTIVE_STATUSES and item.status != ItemStatus.COMPLETION_REQUESTED:
         overdue = latest_overdue_period(today, item.report_cycle, ledger.report_grace_days)
         owes_report = overdue.end >= item.start_date and (

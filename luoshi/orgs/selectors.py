@@ -86,7 +86,7 @@ def organisation_list(*, search: str = ""):
             Q(name__icontains=term)
             | Q(short_name__icontains=term)
             | Q(aliases__icontains=term)
-            | Q(pinyin_initials__startswith=term.lower())
+            | Q(pinyin_initials__contains=term.lower())
             | Q(pinyin__startswith=term.lower())
         )
     return queryset
@@ -100,7 +100,7 @@ def user_list(*, search: str = ""):
         queryset = queryset.filter(
             Q(full_name__icontains=term)
             | Q(username__icontains=term)
-            | Q(pinyin_initials__startswith=term.lower())
+            | Q(pinyin_initials__contains=term.lower())
         )
     return queryset
 

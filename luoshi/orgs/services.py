@@ -98,3 +98,78 @@ def set_leader_charges(*, leader: User, organisations) -> None:
     LeaderCharge.objects.bulk_create(
         LeaderCharge(leader=leader, organisation_id=pk) for pk in sorted(wanted - existing)
     )
+
+
+@transaction.atomic
+def edit_organisation(
+    *, org: Organisation, version: int, parent: Organisation | None, **fields
+) -> Organisation:
+    """Edit a unit loaded at ``version``; a newer stored version means someone else saved first.
+
+    Raises ``StaleObjectError`` (a ``ValidationError``) then, and nothing is written.
+    """
+    org.version = version
+    return update_organisation(org=org, parent=parent, **fields)
+
+
+USER_EDITABLE_FIELDS = ("username", "full_name", "phone", "email", "is_active")
+
+
+@transaction.atomic
+def update_user(*, user: User, **fields) -> User:
+    """Edit a person's account details (not password, not roles)."""
+    unknown = set(fields) - set(USER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    username = fields.get("username", user.username)
+    if User.objects.filter(username=username).exclude(pk=user.pk).exists():
+        raise ValidationError({"username": _("用户名「%(name)s」已被使用。") % {"name": username}})
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+@transaction.atomic
+def set_password(*, user: User, password: str) -> User:
+    """Set a password chosen by an administrator, checked against the password rules."""
+    from django.contrib.auth.password_validation import validate_password
+
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    from luoshi.audit.models import AuditAction
+    from luoshi.audit.services import record
+
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    # The change receiver never logs password hashes; record that it was set, not what to.
+    record(action=AuditAction.UPDATE, obj=user, after={"password": "******"})
+    return user
+
+
+@transaction.atomic
+def deactivate_user(*, user: User) -> User:
+    """Stop a person signing in; their history and roles stay for the record."""
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def create_account(*, username: str, full_name: str, password: str, **fields) -> User:
+    """A new person with the initial password an admin chose; nothing is kept if either step fails."""
+    user = create_user(username=username, full_name=full_name, **fields)
+    return set_password(user=user, password=password)
+
+
+@transaction.atomic
+def update_account(*, user: User, password: str = "", **fields) -> User:
+    """Edit a person's details and, if ``password`` is given, reset it; all or nothing."""
+    user = update_user(user=user, **fields)
+    if password:
+        set_password(user=user, password=password)
+    return user

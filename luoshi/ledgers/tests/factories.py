@@ -109,4 +109,3 @@ def advance(item: Item, status: str, *, supervisor, liaison) -> Item:
     for action, user, comment in path:
         item = services.transition_item(item=item, action=action, user=user, comment=comment)
     return Item.objects.get(pk=item.pk)
-

@@ -89,7 +89,9 @@ def test_update_organisation_refuses_move_under_own_descendant():
 
 def test_update_organisation_without_move_keeps_path():
     unit = OrganisationFactory(name="区发展和改革局")
-    edited = services.update_organisation(org=Organisation.objects.get(pk=unit.pk), parent=None, short_name="发改局")
+    edited = services.update_organisation(
+        org=Organisation.objects.get(pk=unit.pk), parent=None, short_name="发改局"
+    )
     assert edited.path == unit.path
     assert Organisation.objects.get(pk=unit.pk).short_name == "发改局"
 
@@ -143,7 +145,10 @@ def test_set_leader_charges_replaces_the_set():
     grant(leader, gov, Role.LEADER)
     services.set_leader_charges(leader=leader, organisations=[a, b])
     services.set_leader_charges(leader=leader, organisations=[b, c])
-    assert set(LeaderCharge.objects.filter(leader=leader).values_list("organisation_id", flat=True)) == {b.pk, c.pk}
+    assert set(LeaderCharge.objects.filter(leader=leader).values_list("organisation_id", flat=True)) == {
+        b.pk,
+        c.pk,
+    }
     services.set_leader_charges(leader=leader, organisations=[])
     assert not LeaderCharge.objects.filter(leader=leader).exists()
 

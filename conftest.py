@@ -1,0 +1,12 @@
+"""Suite-wide test settings."""
+
+import pytest
+
+# The shared fixtures (``world`` and friends) serve the app tests and the suites under tests/.
+pytest_plugins = ["luoshi.testing.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~1 s per login; tests check behaviour, not hash strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

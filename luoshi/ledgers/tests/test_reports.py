@@ -1,0 +1,328 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+
+from luoshi.core.exceptions import TransitionNotAllowed
+from luoshi.core.tests import files
+from luoshi.core.tests.files import upload
+from luoshi.ledgers import services
+from luoshi.ledgers.models import (
+    EventKind,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    FieldTarget,
+    FieldType,
+    Item,
+    ItemEvent,
+    ItemStatus,
+    ProgressReport,
+    ReportStatus,
+)
+from luoshi.ledgers.periods import period_containing
+from luoshi.ledgers.tests.factories import LedgerFieldFactory
+
+
+def _messages(error) -> str:
+    return " ".join(error.value.messages)
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _report(item, user, percent=40, **kwargs):
+    kwargs.setdefault("text", "完成项目选址")
+    return services.save_report(item=item, user=user, percent_complete=percent, **kwargs)
+
+
+@pytest.fixture
+def running(world):
+    """The world's item, accepted by the lead unit (not yet started)."""
+    return world.advance(world.item, ItemStatus.ACCEPTED)
+
+
+def test_first_lead_report_starts_the_item_and_sets_percent(world, running):
+    report = _report(running, world.lead_liaison, 40)
+    assert report.status == ReportStatus.SUBMITTED
+    assert report.organisation == world.lead_unit
+    assert report.submitted_at is not None
+    period = period_containing(_today(), running.report_cycle)
+    assert (report.period_start, report.period_end) == (period.start, period.end)
+    item = Item.objects.get(pk=running.pk)
+    assert item.status == ItemStatus.IN_PROGRESS
+    assert item.percent_complete == 40
+    assert item.last_report_period_end == period.end
+    assert ItemEvent.objects.filter(item=item, kind=EventKind.REPORT_SUBMITTED, report=report).exists()
+    assert ItemEvent.objects.filter(item=item, action="start").exists()
+
+
+def test_handler_of_lead_unit_may_report(world, running):
+    assert _report(running, world.handler, 10).organisation == world.lead_unit
+
+
+def test_save_draft_does_not_submit(world, running):
+    report = _report(running, world.lead_liaison, 30, submit=False)
+    assert report.status == ReportStatus.DRAFT
+    assert Item.objects.get(pk=running.pk).percent_complete == 0
+    services.submit_report(report=report, user=world.lead_liaison)
+    assert Item.objects.get(pk=running.pk).percent_complete == 30
+
+
+def test_returned_then_resubmitted_in_place(world, running):
+    report = _report(running, world.lead_liaison, 40)
+    with pytest.raises(ValidationError) as error:
+        _report(running, world.lead_liaison, 50)
+    assert "本周期" in _messages(error) and "已报送" in _messages(error)
+    with pytest.raises(TransitionNotAllowed) as error:
+        services.review_report(report=report, user=world.supervisor, accept=False)
+    assert "须填写理由" in _messages(error)
+    services.review_report(report=report, user=world.supervisor, accept=False, comment="请补充投资数据")
+    report.refresh_from_db()
+    assert report.status == ReportStatus.RETURNED
+    assert report.review_comment == "请补充投资数据"
+    assert Item.objects.get(pk=running.pk).last_report_period_end is None  # no longer counts
+    again = _report(running, world.lead_liaison, 45, text="已补充")
+    assert again.pk == report.pk
+    assert again.status == ReportStatus.SUBMITTED
+    assert ProgressReport.objects.filter(item=running).count() == 1
+    assert Item.objects.get(pk=running.pk).percent_complete == 45
+    services.review_report(report=again, user=world.supervisor, accept=True)
+    assert ProgressReport.objects.get(pk=report.pk).status == ReportStatus.ACCEPTED
+    kinds = set(ItemEvent.objects.filter(item=running).values_list("kind", flat=True))
+    assert {EventKind.REPORT_RETURNED, EventKind.REPORT_ACCEPTED} <= kinds
+
+
+@pytest.mark.parametrize("who", ["lead_liaison", "co_liaison", "other_supervisor", "leader"])
+def test_only_ledger_supervisor_reviews(world, running, who):
+    report = _report(running, world.lead_liaison)
+    with pytest.raises(TransitionNotAllowed) as error:
+        services.review_report(report=report, user=getattr(world, who), accept=True)
+    assert "您无权执行「审核通过」" in _messages(error)
+
+
+def test_co_unit_report_does_not_move_lead_percent(world, running):
+    _report(running, world.lead_liaison, 20)
+    co = _report(running, world.co_liaison, 90)
+    assert co.organisation == world.co_unit
+    item = Item.objects.get(pk=running.pk)
+    assert item.percent_complete == 20
+
+
+def test_co_unit_report_does_not_start_the_item(world, running):
+    _report(running, world.co_liaison, 50)
+    assert Item.objects.get(pk=running.pk).status == ItemStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("who", ["unrelated_liaison", "sub_liaison", "supervisor", "leader"])
+def test_outsiders_may_not_report(world, running, who):
+    with pytest.raises(ValidationError) as error:
+        _report(running, getattr(world, who))
+    assert "您所在单位不承担此事项" in _messages(error)
+
+
+@pytest.mark.parametrize(
+    "status", [ItemStatus.DRAFT, ItemStatus.ASSIGNED, ItemStatus.COMPLETED, ItemStatus.SUSPENDED]
+)
+def test_report_not_allowed_in_status(world, status):
+    item = world.advance(world.item, status)
+    with pytest.raises(ValidationError) as error:
+        _report(item, world.lead_liaison)
+    assert "不能报送进展" in _messages(error)
+    assert not ProgressReport.objects.exists()
+
+
+def test_report_input_validation(world, running):
+    with pytest.raises(ValidationError) as error:
+        _report(running, world.lead_liaison, 101)
+    assert "0 到 100" in error.value.message_dict["percent_complete"][0]
+    with pytest.raises(ValidationError) as error:
+        _report(running, world.lead_liaison, 10, text="   ")
+    assert "请填写工作进展" in error.value.message_dict["text"][0]
+
+
+def test_report_measures_validated(world, running):
+    LedgerFieldFactory(
+        ledger=world.ledger,
+        target=FieldTarget.REPORT,
+        key="invested",
+        label="完成投资",
+        field_type=FieldType.NUMBER,
+    )
+    report = _report(running, world.lead_liaison, measures={"invested": "1,200"})
+    assert report.measures == {"invested": "1200"}
+    with pytest.raises(ValidationError) as error:
+        _report(running, world.co_liaison, measures={"invested": "很多"})
+    assert "须为数字" in error.value.message_dict["invested"][0]
+
+
+def test_late_report_for_a_past_period_is_marked_late(world, running):
+    report = _report(running, world.lead_liaison, 10, period_day=_today() - dt.timedelta(days=25))
+    assert report.is_late
+    assert not _report(running, world.lead_liaison, 20).is_late
+
+
+def test_percent_rolls_up_to_parent_by_weight(world):
+    parent = world.item
+    light = world.advance(world.make_item(parent=parent, weight=Decimal("1")), ItemStatus.ACCEPTED)
+    heavy = world.advance(world.make_item(parent=parent, weight=Decimal("3")), ItemStatus.ACCEPTED)
+    _report(light, world.lead_liaison, 100)
+    assert Item.objects.get(pk=parent.pk).percent_complete == 25
+    _report(heavy, world.lead_liaison, 40)
+    assert Item.objects.get(pk=parent.pk).percent_complete == 55  # (100×1 + 40×3) / 4
+    # A suspended child no longer counts.
+    services.transition_item(item=heavy, action="suspend", user=world.supervisor, comment="暂缓")
+    assert Item.objects.get(pk=parent.pk).percent_complete == 100
+
+
+def test_roll_up_walks_to_the_root(world):
+    root = world.item
+    middle = world.make_item(parent=root)
+    leaf = world.advance(world.make_item(parent=middle), ItemStatus.ACCEPTED)
+    _report(leaf, world.lead_liaison, 60)
+    assert Item.objects.get(pk=middle.pk).percent_complete == 60
+    assert Item.objects.get(pk=root.pk).percent_complete == 60
+
+
+def test_evidence_attached(world, running):
+    report = _report(
+        running,
+        world.lead_liaison,
+        files=[upload("现场照片.png", files.PNG), upload("纪要.docx", files.docx_bytes())],
+    )
+    evidence = list(Evidence.objects.filter(report=report).order_by("id"))
+    assert [e.original_name for e in evidence] == ["现场照片.png", "纪要.docx"]
+    assert evidence[0].content_type == "image/png" and evidence[0].is_image
+    assert evidence[0].uploaded_by == world.lead_liaison
+    with evidence[0].file.open("rb") as stored:
+        assert stored.read() == files.PNG
+    assert evidence[0].sha256 in evidence[0].file.name  # server-made name, not the upload's
+
+
+def test_bad_evidence_refused_and_nothing_written(world, running):
+    before_events = ItemEvent.objects.count()
+    with pytest.raises(ValidationError) as error:
+        _report(
+            running,
+            world.lead_liaison,
+            60,
+            files=[upload("好.pdf", files.PDF), upload("病毒.pdf", files.EXE, "application/pdf")],
+        )
+    assert "病毒.pdf" in _messages(error)
+    assert not ProgressReport.objects.exists()
+    assert not Evidence.objects.exists()
+    item = Item.objects.get(pk=running.pk)
+    assert (item.percent_complete, item.status) == (0, ItemStatus.ACCEPTED)
+    assert ItemEvent.objects.count() == before_events
+
+
+# extensions -----------------------------------------------------------------------------------
+
+
+def _extend(world, item, days=30, reason="征地拆迁未完成", user=None):
+    return services.request_extension(
+        item=item,
+        user=user or world.lead_liaison,
+        new_deadline=item.deadline + dt.timedelta(days=days),
+        reason=reason,
+    )
+
+
+def test_approved_extension_moves_deadline_but_not_assessment(world, running):
+    original = running.deadline
+    request = _extend(world, running)
+    assert request.old_deadline == original
+    services.decide_extension(request=request, user=world.supervisor, approve=True, comment="同意")
+    item = Item.objects.get(pk=running.pk)
+    assert item.deadline == original + dt.timedelta(days=30)
+    assert item.original_deadline == original
+    assert item.assessed_deadline == original
+    request.refresh_from_db()
+    assert (request.status, request.excused, request.decided_by) == (
+        ExtensionStatus.APPROVED,
+        False,
+        world.supervisor,
+    )
+    assert ItemEvent.objects.filter(item=item, kind=EventKind.EXTENSION_APPROVED).exists()
+
+
+def test_excused_extension_moves_assessed_deadline(world, running):
+    original = running.deadline
+    request = _extend(world, running)
+    services.decide_extension(request=request, user=world.supervisor, approve=True, excused=True)
+    item = Item.objects.get(pk=running.pk)
+    assert item.assessed_deadline == item.deadline == original + dt.timedelta(days=30)
+    assert item.original_deadline == original
+
+
+def test_refused_extension_needs_comment_and_keeps_deadline(world, running):
+    request = _extend(world, running)
+    with pytest.raises(TransitionNotAllowed) as error:
+        services.decide_extension(request=request, user=world.supervisor, approve=False)
+    assert "须填写理由" in _messages(error)
+    services.decide_extension(
+        request=request, user=world.supervisor, approve=False, comment="理由不充分", excused=True
+    )
+    request.refresh_from_db()
+    assert (request.status, request.excused) == (ExtensionStatus.REFUSED, False)
+    assert Item.objects.get(pk=running.pk).deadline == running.deadline
+    assert ItemEvent.objects.filter(item=running, kind=EventKind.EXTENSION_REFUSED).exists()
+    # Decided once: cannot be decided again.
+    with pytest.raises(TransitionNotAllowed):
+        services.decide_extension(request=request, user=world.supervisor, approve=True)
+
+
+def test_only_one_pending_extension(world, running):
+    first = _extend(world, running)
+    with pytest.raises(ValidationError) as error:
+        _extend(world, running, days=40)
+    assert "已有一份待审批的延期申请" in _messages(error)
+    with pytest.raises(IntegrityError):  # the database enforces it too
+        ExtensionRequest.objects.create(
+            item=running,
+            requested_by=world.lead_liaison,
+            old_deadline=first.old_deadline,
+            new_deadline=first.new_deadline,
+            reason="x",
+        )
+
+
+def test_after_a_decision_a_new_request_is_allowed(world, running):
+    first = _extend(world, running)
+    services.decide_extension(request=first, user=world.supervisor, approve=False, comment="不同意")
+    assert _extend(world, running, days=10).status == ExtensionStatus.PENDING
+
+
+def test_extension_request_refusals(world, running):
+    with pytest.raises(ValidationError) as error:
+        _extend(world, running, user=world.co_liaison)
+    assert "只有牵头单位联络员可以申请延期" in _messages(error)
+    with pytest.raises(ValidationError) as error:
+        _extend(world, running, days=0)
+    assert "须晚于现完成时限" in error.value.message_dict["new_deadline"][0]
+    with pytest.raises(ValidationError) as error:
+        _extend(world, running, reason="  ")
+    assert "请填写延期理由" in error.value.message_dict["reason"][0]
+    standing = world.advance(world.make_item(is_standing=True), ItemStatus.ACCEPTED)
+    with pytest.raises(ValidationError) as error:
+        services.request_extension(
+            item=standing, user=world.lead_liaison, new_deadline=_today() + dt.timedelta(days=9), reason="x"
+        )
+    assert "无需延期" in _messages(error)
+    done = world.advance(world.make_item(), ItemStatus.COMPLETED)
+    with pytest.raises(ValidationError) as error:
+        _extend(world, done)
+    assert "不能申请延期" in _messages(error)
+    assert not ExtensionRequest.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["lead_liaison", "other_supervisor", "leader"])
+def test_only_supervisor_decides_extension(world, running, who):
+    request = _extend(world, running)
+    with pytest.raises(TransitionNotAllowed) as error:
+        services.decide_extension(request=request, user=getattr(world, who), approve=True)
+    assert "您无权执行「批准延期」" in _messages(error)
