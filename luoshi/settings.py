@@ -139,6 +139,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Our own assets and the front-end packages vendored from npm by scripts/vendor_assets.py.
+STATICFILES_DIRS = [BASE_DIR / "luoshi" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -75,7 +75,7 @@ class BattleMapView(RoleRequiredMixin, TemplateView):
             for key in selectors.SCHEDULE_CATEGORIES
         ]
         units = [
-            {"row": row, "url": drill(org=row.org_id, status=[str(s) for s in DONE_STATUSES])}
+            {"row": row, "url": drill(lead_org=row.org_id, status=[str(s) for s in DONE_STATUSES])}
             for row in data.units
         ]
         months = []

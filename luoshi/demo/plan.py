@@ -441,7 +441,7 @@ def build_people(rng: random.Random, orgs: list[OrgSpec], office: int) -> tuple[
         spec.memberships.append((office, role, title))
         logins[username] = spec.index
     # A liaison and one or two handlers in every unit that leads work; villages in a city too.
-    showcase = by_short.get(SHOWCASE_UNIT)
+    showcase = by_short.get(SHOWCASE_UNIT, by_short.get(SHOWCASE_UNIT.replace("区", "市", 1)))
     for org in orgs:
         staffed = org.tag in {"party_dept", "dept", "township", "enterprise", "district"} or (
             city and org.tag == "village"
@@ -605,7 +605,7 @@ class ItemBuilder:
         self.lead_pool = [i for i in tags.get("dept", []) + tags.get("party_dept", []) if i in self.staff]
         self.township_pool = [i for i in tags.get("township", []) if i in self.staff]
         self.enterprise_pool = [i for i in tags.get("enterprise", []) if i in self.staff]
-        self.showcase = self.short.get(SHOWCASE_UNIT)
+        self.showcase = self.short.get(SHOWCASE_UNIT, self.short.get(SHOWCASE_UNIT.replace("区", "市", 1)))
 
     # who ---------------------------------------------------------------------------------------
 
@@ -959,6 +959,12 @@ def build_items(rng, orgs, people, ledgers, today, year_start, n_items) -> list[
                     item.lead_leader = b.leader_for(b.showcase)
                     item.owner = b.owner_for(b.showcase)
                     break
+    # At least one standing (长期坚持) task, however small the set.
+    if not any(item.standing for item in b.items):
+        for item in b.items:
+            if not item.children and item.fate == "on_track":
+                item.standing, item.deadline = True, None
+                break
     # Items with children: their span covers their children's.
     for item in reversed(b.items):
         if item.children and not item.standing:
@@ -1031,13 +1037,16 @@ def plan_life(item: ItemSpec, plan: "Plan", rng: random.Random, ledger_created: 
         requested = at(ask, rng, earliest=life.accepted)
         decided_day = min(add_working_days(ask, rng.randint(1, 4)), today)
         approve = fate == "ext_approved"
+        pending = approve and rng.random() < 0.2 and deadline > today
+        if pending:  # asked this week, not yet decided
+            ask = max(add_working_days(today, -1), life.accepted.date())
         new_deadline = max(deadline + dt.timedelta(days=rng.randint(30, 90)), today + dt.timedelta(days=15))
         life.extension = ExtensionPlan(
             requested=requested,
             old_deadline=deadline,
             new_deadline=new_deadline,
             reason=rng.choice(N.EXTENSION_REASONS),
-            decided=at(decided_day, rng, earliest=requested),
+            decided=None if pending else at(decided_day, rng, earliest=requested),
             approve=approve,
             comment="同意延期，请倒排工期确保按新时限完成。"
             if approve
@@ -1103,7 +1112,7 @@ def plan_life(item: ItemSpec, plan: "Plan", rng: random.Random, ledger_created: 
         report.late = late
         review_day = add_working_days(day, rng.randint(1, 3))
         # A returned report is revised within days, before the item is done or suspended.
-        if rng.random() < 0.08 and not is_final and add_working_days(review_day, 6) < end:
+        if rng.random() < 0.08 and not is_final and (end >= today or add_working_days(review_day, 6) < end):
             report.returned = at(min(review_day, today), rng, earliest=submitted)
             report.return_comment = rng.choice(N.RETURN_COMMENTS)
             report.reviewer = rng.choice(sup)

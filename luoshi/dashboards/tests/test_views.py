@@ -107,7 +107,7 @@ def test_every_figure_drills_down_to_the_item_list(client, world):
     unit = context["units"][0]
     assert _query(unit["url"]) == {
         "ledger": [str(world.ledger.pk)],
-        "org": [str(world.co_unit.pk)],
+        "lead_org": [str(world.co_unit.pk)],
         "status": ["completed", "closed"],
     }
     march = context["months"][2]
