@@ -8,6 +8,7 @@ The plan is pure Python and deterministic for a seed (and a "today"). Two writer
 import datetime as dt
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -221,10 +222,11 @@ def clamp(value, low, high):
 class OrgBuilder:
     def __init__(self):
         self.orgs: list[OrgSpec] = []
+        self.children = Counter()
 
     def add(self, name, short, kind, parent, tag) -> int:
-        siblings = sum(1 for org in self.orgs if org.parent == parent)
-        self.orgs.append(OrgSpec(len(self.orgs), name, short, kind, parent, tag, sort=siblings + 1))
+        self.children[parent] += 1
+        self.orgs.append(OrgSpec(len(self.orgs), name, short, kind, parent, tag, sort=self.children[parent]))
         return len(self.orgs) - 1
 
 
@@ -457,7 +459,10 @@ def build_people(rng: random.Random, orgs: list[OrgSpec], office: int) -> tuple[
         spec.memberships.append((org.index, Role.LIAISON, "督查联络员"))
         if is_showcase:
             logins["liaison"] = spec.index
-        handlers = 2 if is_showcase or (org.tag != "village" and rng.random() < 0.5) else 1
+        if city:  # a city's 20,000 people: about four per unit
+            handlers = rng.choice([2, 3, 3])
+        else:
+            handlers = 2 if is_showcase or (org.tag != "village" and rng.random() < 0.5) else 1
         for number in range(handlers):
             spec = person(username="handler" if is_showcase and number == 0 else None)
             spec.memberships.append(
@@ -584,6 +589,7 @@ class ItemBuilder:
         self.year_start = year_start
         self.year_end = year_start + dt.timedelta(days=364)
         self.items: list[ItemSpec] = []
+        self.top_count = Counter()
         tags = {}
         for org in plan_orgs:
             tags.setdefault(org.tag, []).append(org.index)
@@ -675,11 +681,12 @@ class ItemBuilder:
             cycle=cycle or ledger.cycle,
             extra=extra or {},
             fate=fate,
-            sort=(len(parent.children) if parent else sum(1 for i in self.items if i.ledger == ledger.index))
-            + 1,
+            sort=(len(parent.children) if parent else self.top_count[ledger.index]) + 1,
         )
         if parent:
             parent.children.append(item.index)
+        else:
+            self.top_count[ledger.index] += 1
         self.items.append(item)
         return item
 
@@ -1232,16 +1239,25 @@ def build_plan(
     return plan
 
 
-def plan_lives(plan: Plan, seed: int, grace_days: int = 2):
-    """Yield each item with its life; deterministic per item, so a writer may recompute any of them."""
-    ledger_days = {}
+def ledger_created(plan: Plan, seed: int) -> dict:
+    """When each ledger's items were created and assigned: a week or so before the work year."""
+    days = {}
     for ledger in plan.ledgers:
         rng = random.Random(f"{seed}-ledger-{ledger.index}")
-        day = plan.year_start - dt.timedelta(days=rng.randint(3, 12))
-        ledger_days[ledger.index] = at(day, rng)
+        days[ledger.index] = at(plan.year_start - dt.timedelta(days=rng.randint(3, 12)), rng)
+    return days
+
+
+def item_rng(seed: int, item: ItemSpec) -> random.Random:
+    return random.Random(f"{seed}-item-{item.index}")
+
+
+def plan_lives(plan: Plan, seed: int, grace_days: int = 2):
+    """Yield each item with its life; deterministic per item, so a writer may recompute any of them."""
+    ledger_days = ledger_created(plan, seed)
     excused = False
     for item in plan.items:
-        rng = random.Random(f"{seed}-item-{item.index}")
+        rng = item_rng(seed, item)
         created = ledger_days[item.ledger] + dt.timedelta(seconds=item.index)
         if item.children:
             item.life = _parent_life(item, plan, rng, created)
