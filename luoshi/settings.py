@@ -95,6 +95,9 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         "CONN_HEALTH_CHECKS": True,
+        # JIT compilation costs hundreds of milliseconds on the screens' aggregate queries and
+        # never pays back on short OLTP queries (measured in bench/README.md).
+        "OPTIONS": {"options": "-c jit=off"},
     }
 
 

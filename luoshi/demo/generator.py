@@ -711,7 +711,7 @@ class BulkWriter:
             self.flush()
         for spec in plan.items:
             row = rows[spec.index]
-            warning = compute_warning(row, plan.today)
+            warning = compute_warning(row, plan.today, has_children=bool(spec.children))
             row.warning_color, row.schedule_category = warning.color, warning.category
             row.warning_reason, row.warning_as_of = warning.reason, plan.today
         Item.objects.bulk_create(rows.values(), batch_size=self.batch_size)
@@ -739,11 +739,13 @@ class BulkWriter:
             life.reports = [r for r in life.reports if r is last or r.percent == 100 or rng.random() < keep]
         self.report_rows(spec, row, pk, life.reports)
         lead_reports = [r for r in life.reports if r.org == spec.lead_org and r.submitted]
-        if lead_reports:
-            latest = max(lead_reports, key=lambda r: r.resubmitted or r.submitted)
+        # As the services count them: the lead unit's submitted or accepted report for the latest
+        # period sets both (a returned one no longer counts; none left: 0 and no period).
+        counted = [r for r in lead_reports if r.status in ("submitted", "accepted")]
+        if counted:
+            latest = max(counted, key=lambda r: r.period_end)
             row.percent_complete = latest.percent
-            counted = [r.period_end for r in lead_reports if r.status in ("submitted", "accepted")]
-            row.last_report_period_end = max(counted) if counted else None
+            row.last_report_period_end = latest.period_end
         ext = life.extension
         if ext:
             status = ExtensionStatus.PENDING

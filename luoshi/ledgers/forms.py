@@ -1,4 +1,6 @@
 from django import forms
+from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.forms import BootstrapFormMixin, DateInput, VersionedFormMixin
@@ -113,6 +115,8 @@ class ItemForm(BootstrapFormMixin, ExtraFieldsMixin, VersionedFormMixin, forms.M
         self.fields["lead_leader"].queryset = User.objects.filter(is_active=True)
         self.fields["owner"].queryset = User.objects.filter(is_active=True)
         self.fields["tags"].queryset = Tag.objects.all()
+        # Tom Select offers "add" for a tag not in the list; the endpoint creates it (see app.js).
+        self.fields["tags"].widget.attrs["data-create-url"] = reverse_lazy("ledgers:tag_create")
         self.fields["report_cycle"].initial = ledger.default_report_cycle
         self.fields["kind"].initial = ledger.item_kind
         if self.instance.pk:
@@ -267,3 +271,63 @@ class BulkActionForm(forms.Form):
 class SavedFilterForm(forms.Form):
     name = forms.CharField(max_length=50)
     query = forms.CharField(max_length=1000, required=False)
+
+
+class LedgerFieldForm(BootstrapFormMixin, forms.Form):
+    """A ledger's custom field; the key and its use are fixed once created (values are stored by them)."""
+
+    target = forms.ChoiceField(label=_("用于"), choices=FieldTarget.choices, initial=FieldTarget.ITEM)
+    key = forms.CharField(
+        label=_("键"),
+        max_length=40,
+        help_text=_(
+            "英文字母、数字、下划线或连字符，如 invest_total；导入导出和接口用它识别字段，创建后不能修改"
+        ),
+    )
+    label = forms.CharField(label=_("名称"), max_length=50)
+    field_type = forms.ChoiceField(label=_("类型"), choices=FieldType.choices, initial=FieldType.TEXT)
+    required = forms.BooleanField(label=_("必填"), required=False)
+    choices = forms.CharField(
+        label=_("可选值"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("仅「选项」类型使用，每行一个"),
+    )
+    unit_label = forms.CharField(label=_("计量单位"), max_length=20, required=False)
+    sort_order = forms.IntegerField(label=_("排序"), min_value=0, max_value=32767, initial=0)
+
+    def __init__(self, *args, instance=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        if instance is not None:
+            for name in ("target", "key", "label", "field_type", "required", "unit_label", "sort_order"):
+                self.initial.setdefault(name, getattr(instance, name))
+            self.initial.setdefault("choices", "\n".join(instance.choices or []))
+            for name in ("target", "key"):
+                self.fields[name].disabled = True
+            self.fields["key"].help_text = _("创建后不能修改")
+
+    def service_values(self) -> dict:
+        return {**self.cleaned_data, "choices": self.cleaned_data["choices"].splitlines()}
+
+
+class MilestoneForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("节点名称"), max_length=100)
+    start_date = forms.DateField(label=_("开始日期"), widget=DateInput())
+    due_date = forms.DateField(label=_("完成日期"), widget=DateInput())
+    done_on = forms.DateField(label=_("实际完成"), widget=DateInput(), required=False)
+
+    def __init__(self, *args, milestone, **kwargs):
+        super().__init__(*args, prefix=f"milestone-{milestone.pk}", **kwargs)
+        self.milestone_pk = milestone.pk
+        for name in self.fields:
+            self.initial.setdefault(name, getattr(milestone, name))
+
+
+class MilestoneCompleteForm(BootstrapFormMixin, forms.Form):
+    done_on = forms.DateField(label=_("实际完成日期"), widget=DateInput())
+
+    def __init__(self, *args, milestone, **kwargs):
+        super().__init__(*args, prefix=f"done-{milestone.pk}", **kwargs)
+        self.milestone_pk = milestone.pk
+        self.initial.setdefault("done_on", timezone.localdate())

@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from luoshi.core.models import TimeStampedModel, VersionedModel
+from luoshi.core.models import SnapshotModel, TimeStampedModel, VersionedModel
 from luoshi.ledgers.querysets import (
     EvidenceQuerySet,
     ExtensionRequestQuerySet,
@@ -137,7 +137,7 @@ class FieldTarget(models.TextChoices):
     REPORT = "report", _("调度指标")
 
 
-class LedgerField(models.Model):
+class LedgerField(SnapshotModel):
     """An extra column a ledger declares, for its items or as a numeric measure of its reports."""
 
     ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="fields")
@@ -162,7 +162,7 @@ class LedgerField(models.Model):
         return self.label
 
 
-class Tag(models.Model):
+class Tag(SnapshotModel):
     name = models.CharField(_("标签"), max_length=30, unique=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 """Reads for ledgers: every queryset here is already scoped to the user and prefetched for its screen."""
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 
 from luoshi.ledgers.models import (
     OPEN_STATUSES,
@@ -17,8 +17,7 @@ from luoshi.ledgers.models import (
 )
 from luoshi.ledgers.periods import period_containing
 from luoshi.ledgers.services import refresh_stale_warnings, today
-from luoshi.orgs.models import Organisation
-from luoshi.orgs.selectors import access_profile
+from luoshi.orgs.selectors import access_profile, subtree_id_list
 
 
 def ensure_warnings_current() -> None:
@@ -98,8 +97,8 @@ def extension_for_user(user, pk: int) -> ExtensionRequest:
 
 
 def _unit_items(user):
-    profile = access_profile(user)
-    units = Organisation.objects.subtree_of(profile.unit_paths).values("id")
+    """Items the user's own units lead, or that the user is responsible for."""
+    units = subtree_id_list(user, access_profile(user).unit_paths)
     return Item.objects.filter(Q(lead_org_id__in=units) | Q(owner_id=user.pk))
 
 
@@ -110,32 +109,33 @@ def my_work(user, limit: int = 20) -> dict:
     base = ("ledger", "lead_org", "lead_leader")
     work = {}
     if profile.liaison_paths:
-        liaison_units = Organisation.objects.subtree_of(profile.liaison_paths).values("id")
+        liaison_units = subtree_id_list(user, profile.liaison_paths)
         work["to_accept"] = Item.objects.filter(lead_org_id__in=liaison_units, status=ItemStatus.ASSIGNED)
     if profile.unit_paths:
-        current_period = Q(last_report_period_end__isnull=True) | Q(last_report_period_end__lt=today())
-        unit_items = _unit_items(user).filter(status__in=(ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS))
-        work["to_report"] = unit_items.filter(current_period).exclude(
-            Exists(
-                ProgressReport.objects.filter(
-                    item_id=OuterRef("pk"),
-                    status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
-                    period_end__gte=today(),
-                )
-            )
+        unit_items = _unit_items(user)
+        # last_report_period_end moves with every submitted lead-unit report, so an item whose
+        # current period is not reported yet is one whose last reported period ended before today.
+        not_reported = Q(last_report_period_end__isnull=True) | Q(last_report_period_end__lt=today())
+        work["to_report"] = unit_items.filter(
+            not_reported, status__in=(ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS)
         )
         work["returned_reports"] = ProgressReport.objects.filter(
-            item__in=_unit_items(user), status=ReportStatus.RETURNED
+            item__in=unit_items, status=ReportStatus.RETURNED
         ).select_related("item", "organisation")
-        work["overdue"] = _unit_items(user).filter(status__in=OPEN_STATUSES, warning_color=WarningColor.RED)
+        work["overdue"] = unit_items.filter(status__in=OPEN_STATUSES, warning_color=WarningColor.RED)
     if profile.supervisor_org_ids:
-        office_items = Item.objects.filter(ledger__owner_office_id__in=profile.supervisor_org_ids)
-        work["to_review"] = ProgressReport.objects.filter(
-            item__in=office_items, status=ReportStatus.SUBMITTED
-        ).select_related("item", "organisation", "author")
+        office = Q(ledger__owner_office_id__in=profile.supervisor_org_ids)
+        office_items = Item.objects.filter(office)
+        work["to_review"] = (
+            ProgressReport.objects.filter(
+                status=ReportStatus.SUBMITTED, item__ledger__owner_office_id__in=profile.supervisor_org_ids
+            )
+            .select_related("item", "organisation", "author")
+            .order_by("submitted_at", "id")
+        )
         work["to_approve"] = office_items.filter(status=ItemStatus.COMPLETION_REQUESTED)
         work["extensions"] = ExtensionRequest.objects.filter(
-            item__in=office_items, status=ExtensionStatus.PENDING
+            status=ExtensionStatus.PENDING, item__ledger__owner_office_id__in=profile.supervisor_org_ids
         ).select_related("item", "requested_by")
         work["drafts"] = office_items.filter(status=ItemStatus.DRAFT)
         work.setdefault(

@@ -6,8 +6,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,16 +27,19 @@ from luoshi.ledgers.models import (
     ItemEvent,
     ItemStatus,
     Ledger,
+    LedgerField,
     Milestone,
     ProgressReport,
     ReportStatus,
     SavedFilter,
+    Tag,
 )
 from luoshi.ledgers.periods import period_containing
 from luoshi.ledgers.permissions import can_edit_item, is_lead_liaison, is_supervisor_for, reporting_unit
 from luoshi.ledgers.warnings import compute_warning
 from luoshi.ledgers.workflows import EXTENSION_WORKFLOW, ITEM_WORKFLOW, REPORT_WORKFLOW
 from luoshi.orgs.models import Organisation, User
+from luoshi.orgs.selectors import access_profile
 
 REPORTABLE_STATUSES = (ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS, ItemStatus.COMPLETION_REQUESTED)
 ITEM_EDITABLE_FIELDS = (
@@ -59,6 +63,11 @@ ITEM_EDITABLE_FIELDS = (
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    """The injected clock if a caller gave one (tests, replays), else the real time."""
+    return now if now is not None else timezone.now()
 
 
 # Ledgers --------------------------------------------------------------------------------------
@@ -94,9 +103,8 @@ def delete_filter(*, saved_filter: SavedFilter) -> None:
 def clean_extra(ledger: Ledger, target: str, data: dict) -> dict:
     """Validate values for the ledger's custom fields; returns them as stored (JSON-friendly)."""
     errors, cleaned = {}, {}
-    for field in ledger.fields.all():
-        if field.target != target:
-            continue
+    fields = [field for field in ledger.fields.all() if field.target == target]
+    for field in fields:
         raw = data.get(field.key)
         if raw in (None, "", []):
             if field.required:
@@ -106,7 +114,7 @@ def clean_extra(ledger: Ledger, target: str, data: dict) -> dict:
             cleaned[field.key] = _clean_value(field, raw)
         except ValidationError as error:
             errors[field.key] = error.messages[0]
-    unknown = set(data) - {field.key for field in ledger.fields.all() if field.target == target}
+    unknown = set(data) - {field.key for field in fields}
     for key in unknown:
         errors[key] = _("台账没有名为「%(key)s」的字段。") % {"key": key}
     if errors:
@@ -195,8 +203,11 @@ def _is_descendant(candidate: Item, ancestor: Item) -> bool:
     return False
 
 
-def _record(item, kind, actor, *, comment="", action="", from_status="", to_status="", report=None, **data):
-    return ItemEvent.objects.create(
+def _record(
+    item, kind, actor, *, comment="", action="", from_status="", to_status="", report=None, at=None, **data
+):
+    """One timeline entry; ``at`` (an injected clock) dates it instead of the moment of writing."""
+    event = ItemEvent.objects.create(
         item=item,
         kind=kind,
         actor=actor,
@@ -207,6 +218,39 @@ def _record(item, kind, actor, *, comment="", action="", from_status="", to_stat
         report=report,
         data=data,
     )
+    if at is not None:
+        _backdate(event, at)
+    return event
+
+
+def _backdate(obj, at: dt.datetime) -> None:
+    """Set an ``auto_now_add`` created_at (which ignores any value given at insert) to ``at``."""
+    type(obj).objects.filter(pk=obj.pk).update(created_at=at)
+    obj.created_at = at
+
+
+def _has_children() -> Exists:
+    return Exists(Item.objects.filter(parent_id=OuterRef("pk")))
+
+
+def _lock_item(pk: int) -> Item:
+    """The item, its row locked to the end of the transaction, with ledger, lead unit and ``has_children``."""
+    return (
+        Item.objects.select_for_update(of=("self",))
+        .select_related("ledger", "lead_org")
+        .annotate(has_children=_has_children())
+        .get(pk=pk)
+    )
+
+
+def _copy_state(source: Item, target: Item) -> None:
+    """Give the caller's ``target`` instance the stored state of ``source`` (the same row), without a query."""
+    if target is source:
+        return
+    for field in Item._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    if hasattr(source, "_loaded_values"):
+        target._loaded_values = dict(source._loaded_values)
 
 
 @transaction.atomic
@@ -222,7 +266,7 @@ def create_item(
     _validate_item(item)
     item.extra = clean_extra(ledger, FieldTarget.ITEM, extra or {})
     item.original_deadline = item.assessed_deadline = item.deadline
-    _store_warning(item, today())
+    _store_warning(item, today(), has_children=False)
     item.save()
     item.co_orgs.set(co_orgs)
     item.tags.set(tags)
@@ -231,7 +275,6 @@ def create_item(
 
 
 def _is_ledger_supervisor(user, ledger) -> bool:
-    from luoshi.orgs.selectors import access_profile
 
     return ledger.owner_office_id in access_profile(user).supervisor_org_ids
 
@@ -261,7 +304,7 @@ def update_item(
     if item.original_deadline is None:
         item.original_deadline = item.assessed_deadline = item.deadline
     old_parent = before["parent"]
-    _store_warning(item, today())
+    _store_warning(item, today(), has_children=Item.objects.filter(parent_id=item.pk).exists())
     item.save()
     if co_orgs is not None:
         item.co_orgs.set(co_orgs)
@@ -283,26 +326,47 @@ def update_item(
 
 
 @transaction.atomic
-def transition_item(*, item: Item, action: str, user, comment: str = "", version: int | None = None) -> Item:
-    locked = Item.objects.select_for_update().select_related("ledger", "lead_org").get(pk=item.pk)
+def transition_item(
+    *,
+    item: Item,
+    action: str,
+    user,
+    comment: str = "",
+    version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Item:
+    """Move ``item`` along ``action``; the caller's instance is brought up to date too."""
+    at = _now(now)
+    on = timezone.localdate(at)
+    locked = _lock_item(item.pk)
     if version is not None and locked.version != version:
         raise StaleObjectError(locked)
+    old_percent = locked.percent_complete
     old, new, _transition = ITEM_WORKFLOW.apply(locked, action, user, comment)
     if action == "suspend":
         locked.status_before_suspension = old
     if new == ItemStatus.COMPLETED:
-        locked.completed_on = today()
+        locked.completed_on = on
         locked.percent_complete = 100
     if action in ("reopen", "return") and old == ItemStatus.COMPLETED:
         locked.completed_on = None
-    _store_warning(locked, today())
+    _store_warning(locked, on, has_children=locked.has_children)
     locked.save()
     _record(
-        locked, EventKind.TRANSITION, user, comment=comment, action=action, from_status=old, to_status=new
+        locked,
+        EventKind.TRANSITION,
+        user,
+        comment=comment,
+        action=action,
+        from_status=old,
+        to_status=new,
+        at=now,
     )
-    if locked.parent_id:
-        roll_up_progress(locked.parent)
-    item.refresh_from_db()
+    # The parent's roll-up reads only the children's percent and whether they are suspended.
+    suspension_changed = (old == ItemStatus.SUSPENDED) != (new == ItemStatus.SUSPENDED)
+    if locked.parent_id and (suspension_changed or locked.percent_complete != old_percent):
+        roll_up_progress(locked.parent_id, on=on)
+    _copy_state(locked, item)
     return locked
 
 
@@ -435,12 +499,15 @@ def save_report(
     submit: bool = True,
     report: ProgressReport | None = None,
     version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> ProgressReport:
     """Write (and by default submit) the report of ``user``'s unit for the period containing ``period_day``.
 
-    A returned report is revised in place, keeping its review history on the timeline.
+    A returned report is revised in place, keeping its review history on the timeline. ``now`` is
+    the clock: the default period, the submission time and lateness are read from it.
     """
-    item = Item.objects.select_related("ledger", "lead_org").get(pk=item.pk)
+    at = _now(now)
+    item = _lock_item(item.pk)
     unit = reporting_unit(user, item)
     if unit is None:
         raise ValidationError(_("您所在单位不承担此事项，不能报送进展。"))
@@ -452,7 +519,7 @@ def save_report(
         raise ValidationError({"text": _("请填写工作进展。")})
     if percent_complete is None or not 0 <= int(percent_complete) <= 100:
         raise ValidationError({"percent_complete": _("完成进度须在 0 到 100 之间。")})
-    period = period_containing(period_day or today(), item.report_cycle)
+    period = period_containing(period_day or timezone.localdate(at), item.report_cycle)
     if report is None:
         report = ProgressReport.objects.filter(
             item=item, organisation=unit, period_start=period.start
@@ -466,7 +533,10 @@ def save_report(
         report.version = version
     if report is not None and report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
         raise ValidationError(_("已报送的进展不能再修改。"))
-    report = report or ProgressReport(item=item, organisation=unit, period_start=period.start)
+    if report is not None and report.organisation_id != unit.pk:
+        raise ValidationError(_("这份进展由%(unit)s报送，您不能修改。") % {"unit": report.organisation})
+    report = report or ProgressReport(organisation=unit, period_start=period.start)
+    report.item = item  # the locked row, which the workflow's permission check reads
     report.period_end = period_containing(report.period_start, item.report_cycle).end
     report.author = user
     report.text = text.strip()
@@ -474,11 +544,13 @@ def save_report(
     report.measures = clean_extra(item.ledger, FieldTarget.REPORT, measures or {})
     report.problems = problems.strip()
     report.next_steps = next_steps.strip()
-    report.save()
+    if submit:
+        _mark_submitted(report, item, user, at)
+    report.save()  # one write, already in its submitted state
     for upload in files:
         attach_evidence(report=report, user=user, upload=upload)
     if submit:
-        submit_report(report=report, user=user)
+        _count_submission(report, item, user, at, clock=now)
     return report
 
 
@@ -499,73 +571,108 @@ def attach_evidence(*, report: ProgressReport, user, upload) -> Evidence:
 
 
 @transaction.atomic
-def submit_report(*, report: ProgressReport, user) -> ProgressReport:
-    REPORT_WORKFLOW.apply(report, "submit", user)
-    item = Item.objects.select_for_update().select_related("ledger").get(pk=report.item_id)
-    report.submitted_at = timezone.now()
-    period = period_containing(report.period_start, item.report_cycle)
-    report.is_late = timezone.localdate(report.submitted_at) > period.late_after(
-        item.ledger.report_grace_days
-    )
+def submit_report(*, report: ProgressReport, user, now: dt.datetime | None = None) -> ProgressReport:
+    """Submit a report saved as a draft (``save_report`` submits in the same step by default)."""
+    at = _now(now)
+    item = _lock_item(report.item_id)
+    report.item = item
+    _mark_submitted(report, item, user, at)
     report.save()
-    if item.status == ItemStatus.ACCEPTED and report.organisation_id == item.lead_org_id:
-        item.status = ItemStatus.IN_PROGRESS
-        _record(
-            item,
-            EventKind.TRANSITION,
-            user,
-            action="start",
-            from_status=ItemStatus.ACCEPTED,
-            to_status=item.status,
-        )
-    if report.organisation_id == item.lead_org_id:
-        item.percent_complete = report.percent_complete
-        if item.last_report_period_end is None or item.last_report_period_end < report.period_end:
-            item.last_report_period_end = report.period_end
-    _store_warning(item, today())
-    item.save()
-    _record(item, EventKind.REPORT_SUBMITTED, user, report=report, percent=report.percent_complete)
-    if item.parent_id:
-        roll_up_progress(item.parent)
+    _count_submission(report, item, user, at, clock=now)
     return report
+
+
+def _mark_submitted(report: ProgressReport, item: Item, user, at: dt.datetime) -> None:
+    REPORT_WORKFLOW.apply(report, "submit", user)
+    report.submitted_at = at
+    period = period_containing(report.period_start, item.report_cycle)
+    report.is_late = timezone.localdate(at) > period.late_after(item.ledger.report_grace_days)
+
+
+def _count_submission(report: ProgressReport, item: Item, user, at: dt.datetime, *, clock) -> None:
+    """A lead-unit report starts the item and, if it is for the latest period, sets its progress.
+
+    A report for an earlier period (a late one, caught up) does not overwrite a later period's
+    progress; an item with children takes its progress from them, never from its own reports.
+    A co-unit's report changes nothing on the item.
+    """
+    on = timezone.localdate(at)
+    if report.organisation_id == item.lead_org_id:
+        old_percent = item.percent_complete
+        if item.status == ItemStatus.ACCEPTED:
+            item.status = ItemStatus.IN_PROGRESS
+            _record(
+                item,
+                EventKind.TRANSITION,
+                user,
+                action="start",
+                from_status=ItemStatus.ACCEPTED,
+                to_status=item.status,
+                at=clock,
+            )
+        if item.last_report_period_end is None or report.period_end >= item.last_report_period_end:
+            item.last_report_period_end = report.period_end
+            if not item.has_children:
+                item.percent_complete = report.percent_complete
+        _store_warning(item, on, has_children=item.has_children)
+        item.save()
+        if item.parent_id and item.percent_complete != old_percent:
+            roll_up_progress(item.parent_id, on=on)
+    _record(item, EventKind.REPORT_SUBMITTED, user, report=report, percent=report.percent_complete, at=clock)
 
 
 @transaction.atomic
-def review_report(*, report: ProgressReport, user, accept: bool, comment: str = "") -> ProgressReport:
+def review_report(
+    *, report: ProgressReport, user, accept: bool, comment: str = "", now: dt.datetime | None = None
+) -> ProgressReport:
+    at = _now(now)
     action = "accept" if accept else "return"
     REPORT_WORKFLOW.apply(report, action, user, comment)
     report.reviewer = user
-    report.reviewed_at = timezone.now()
+    report.reviewed_at = at
     report.review_comment = comment.strip()
     report.save()
     kind = EventKind.REPORT_ACCEPTED if accept else EventKind.REPORT_RETURNED
-    _record(report.item, kind, user, comment=comment, report=report)
-    if not accept:
-        _recount_reported_period(report.item)
+    _record(report.item, kind, user, comment=comment, report=report, at=now)
+    if not accept and report.organisation_id == report.item.lead_org_id:
+        _recount_lead_reports(report.item_id, timezone.localdate(at))
     return report
 
 
-def _recount_reported_period(item: Item) -> None:
-    """A returned report no longer counts as reported: the item's latest period comes from the others."""
-    item = Item.objects.select_for_update().select_related("ledger").get(pk=item.pk)
+COUNTED_REPORT_STATUSES = (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
+
+
+def _recount_lead_reports(item_pk: int, on: dt.date) -> None:
+    """A returned report no longer counts: the item's latest period and progress come from the others.
+
+    Both come from the lead unit's submitted or accepted report for the latest period (none left:
+    no period, progress 0). An item with children keeps the progress rolled up from them, and a
+    completed one keeps its 100.
+    """
+    item = _lock_item(item_pk)
     latest = (
-        item.reports.filter(
-            organisation_id=item.lead_org_id, status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
-        )
-        .order_by("-period_end")
-        .values_list("period_end", flat=True)
+        item.reports.filter(organisation_id=item.lead_org_id, status__in=COUNTED_REPORT_STATUSES)
+        .order_by("-period_end", "-submitted_at", "-id")
+        .values("period_end", "percent_complete")
         .first()
     )
-    item.last_report_period_end = latest
-    _store_warning(item, today())
+    old_percent = item.percent_complete
+    item.last_report_period_end = latest["period_end"] if latest else None
+    if not item.has_children and item.status not in DONE_STATUSES:
+        item.percent_complete = latest["percent_complete"] if latest else 0
+    _store_warning(item, on, has_children=item.has_children)
     item.save()
+    if item.parent_id and item.percent_complete != old_percent:
+        roll_up_progress(item.parent_id, on=on)
 
 
 # Extensions ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def request_extension(*, item: Item, user, new_deadline: dt.date, reason: str) -> ExtensionRequest:
+def request_extension(
+    *, item: Item, user, new_deadline: dt.date, reason: str, now: dt.datetime | None = None
+) -> ExtensionRequest:
     if not is_lead_liaison(user, item):
         raise ValidationError(_("只有牵头单位联络员可以申请延期。"))
     if item.status not in (ItemStatus.ASSIGNED, ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS):
@@ -589,80 +696,127 @@ def request_extension(*, item: Item, user, new_deadline: dt.date, reason: str) -
         new_deadline=new_deadline,
         reason=reason.strip(),
     )
-    _record(item, EventKind.EXTENSION_REQUESTED, user, comment=reason, new_deadline=new_deadline.isoformat())
+    if now is not None:
+        _backdate(request, now)  # created_at is when it was requested
+    _record(
+        item,
+        EventKind.EXTENSION_REQUESTED,
+        user,
+        comment=reason,
+        at=now,
+        new_deadline=new_deadline.isoformat(),
+    )
     return request
 
 
 @transaction.atomic
 def decide_extension(
-    *, request: ExtensionRequest, user, approve: bool, comment: str = "", excused: bool = False
+    *,
+    request: ExtensionRequest,
+    user,
+    approve: bool,
+    comment: str = "",
+    excused: bool = False,
+    now: dt.datetime | None = None,
 ) -> ExtensionRequest:
-    request = ExtensionRequest.objects.select_for_update().select_related("item__ledger").get(pk=request.pk)
+    at = _now(now)
+    request = (
+        ExtensionRequest.objects.select_for_update(of=("self",))
+        .select_related("item__ledger")
+        .get(pk=request.pk)
+    )
     EXTENSION_WORKFLOW.apply(request, "approve" if approve else "refuse", user, comment)
     request.decided_by = user
-    request.decided_at = timezone.now()
+    request.decided_at = at
     request.decision_comment = comment.strip()
     request.excused = approve and excused
     request.save()
-    item = Item.objects.select_for_update().select_related("ledger").get(pk=request.item_id)
+    item = _lock_item(request.item_id)
     if approve:
         item.deadline = request.new_deadline
         if request.excused:
             item.assessed_deadline = request.new_deadline
-        _store_warning(item, today())
+        _store_warning(item, timezone.localdate(at), has_children=item.has_children)
         item.save()
         _record(
             item,
             EventKind.EXTENSION_APPROVED,
             user,
             comment=comment,
+            at=now,
             old_deadline=request.old_deadline.isoformat(),
             new_deadline=request.new_deadline.isoformat(),
             excused=request.excused,
         )
     else:
-        _record(item, EventKind.EXTENSION_REFUSED, user, comment=comment)
+        _record(item, EventKind.EXTENSION_REFUSED, user, comment=comment, at=now)
     return request
 
 
 # Progress roll-up and warnings -----------------------------------------------------------------
 
+WARNING_FIELDS = ("warning_color", "schedule_category", "warning_reason", "warning_as_of")
 
-def roll_up_progress(parent: Item) -> None:
-    """A parent's percent is the weighted mean of its children's; walks up to the root."""
-    node = parent
-    while node is not None:
-        totals = node.children.exclude(status=ItemStatus.SUSPENDED).aggregate(
+
+def roll_up_progress(parent: Item | int | None, *, on: dt.date | None = None) -> None:
+    """A parent's percent is the weighted mean of its children's (suspended ones left out).
+
+    Walks up while the percent changes (an unchanged node cannot move its ancestors). Per level:
+    the node's row is locked and read, its children aggregated, and the node updated once if its
+    percent or warning moved. The lock comes before the aggregate so that two reports on sibling
+    items, committed concurrently, cannot each roll up without the other's progress.
+    """
+    on = on or today()
+    pk = parent.pk if isinstance(parent, Item) else parent
+    counted = ~Q(status=ItemStatus.SUSPENDED)
+    with transaction.atomic(savepoint=False):  # the locks need a transaction; inside one, no savepoint
+        _roll_up(pk, on, counted)
+
+
+def _roll_up(pk: int | None, on: dt.date, counted: Q) -> None:
+    while pk is not None:
+        node = Item.objects.select_for_update(of=("self",)).select_related("ledger").get(pk=pk)
+        totals = Item.objects.filter(parent_id=pk).aggregate(
             # Aliases must not shadow the ``weight`` field, or Django refuses the aggregate.
-            total_weight=Sum("weight"),
-            weighted=Sum(F("weight") * F("percent_complete")),
+            children=Count("pk"),
+            total_weight=Sum("weight", filter=counted),
+            weighted=Sum(F("weight") * F("percent_complete"), filter=counted),
         )
+        percent = node.percent_complete
         if totals["total_weight"]:
             percent = round(Decimal(totals["weighted"]) / Decimal(totals["total_weight"]))
-            if percent != node.percent_complete:
-                Item.objects.filter(pk=node.pk).update(percent_complete=percent)
-                node.percent_complete = percent
-                refresh_warning(node)
-        node = node.parent
+        before = _warning_values(node)
+        changed = percent != node.percent_complete
+        node.percent_complete = percent
+        _store_warning(node, on, has_children=totals["children"] > 0)
+        if changed or _warning_values(node) != before:
+            Item.objects.filter(pk=pk).update(percent_complete=percent, **_warning_values(node))
+        if not changed:
+            break
+        pk = node.parent_id
 
 
-def _store_warning(item: Item, on: dt.date) -> None:
-    warning = compute_warning(item, on)
+def _warning_values(item: Item) -> dict:
+    return {name: getattr(item, name) for name in WARNING_FIELDS}
+
+
+def _store_warning(item: Item, on: dt.date, *, has_children: bool) -> None:
+    warning = compute_warning(item, on, has_children=has_children)
     item.warning_color = warning.color
     item.schedule_category = warning.category
     item.warning_reason = warning.reason
     item.warning_as_of = on
 
 
-def refresh_warning(item: Item, on: dt.date | None = None) -> None:
-    """Recompute one item's warning and store it without touching its version (it is derived data)."""
-    _store_warning(item, on or today())
-    Item.objects.filter(pk=item.pk).update(
-        warning_color=item.warning_color,
-        schedule_category=item.schedule_category,
-        warning_reason=item.warning_reason,
-        warning_as_of=item.warning_as_of,
-    )
+def refresh_warning(item: Item, on: dt.date | None = None, *, has_children: bool | None = None) -> None:
+    """Recompute one item's warning and store it without touching its version (it is derived data).
+
+    ``has_children`` is looked up (one query) unless the caller knows it.
+    """
+    if has_children is None:
+        has_children = Item.objects.filter(parent_id=item.pk).exists()
+    _store_warning(item, on or today(), has_children=has_children)
+    Item.objects.filter(pk=item.pk).update(**_warning_values(item))
 
 
 def refresh_stale_warnings(on: dt.date | None = None, batch_size: int = 2000) -> int:
@@ -671,16 +825,200 @@ def refresh_stale_warnings(on: dt.date | None = None, batch_size: int = 2000) ->
     stale = Item.objects.filter(Q(warning_as_of__lt=on) | Q(warning_as_of__isnull=True)).exclude(
         status__in=DONE_STATUSES, warning_as_of__isnull=False
     )
-    fields = ["warning_color", "schedule_category", "warning_reason", "warning_as_of"]
     updated = 0
     while True:
-        batch = list(stale.select_related("ledger").order_by("pk")[:batch_size])
+        batch = list(
+            stale.select_related("ledger").annotate(has_children=_has_children()).order_by("pk")[:batch_size]
+        )
         if not batch:
             break
         for item in batch:
-            _store_warning(item, on)
+            _store_warning(item, on, has_children=item.has_children)
         with transaction.atomic():
-            Item.objects.bulk_update(batch, fields)
+            Item.objects.bulk_update(batch, WARNING_FIELDS)
         updated += len(batch)
     Item.objects.filter(status__in=DONE_STATUSES, warning_as_of__lt=on).update(warning_as_of=on)
     return updated
+
+
+# Ledger configuration --------------------------------------------------------------------------
+# Custom fields, tags and milestone completion. (Kept apart from the sections above, which are
+# edited separately; models this section alone needs are imported where used.)
+
+TAG_MAX_LENGTH = 30
+FIELD_CHOICE_MAX_LENGTH = 100
+LEDGER_FIELD_EDITABLE = ("label", "field_type", "required", "choices", "unit_label", "sort_order")
+
+
+def ledger_field_usage(field) -> int:
+    """How many items (or reports, for a report measure) of the field's ledger store a value for it."""
+    if field.target == FieldTarget.REPORT:
+        return ProgressReport.objects.filter(
+            item__ledger_id=field.ledger_id, measures__has_key=field.key
+        ).count()
+    return Item.objects.filter(ledger_id=field.ledger_id, extra__has_key=field.key).count()
+
+
+def _clean_choices(raw) -> list[str]:
+    if isinstance(raw, str):
+        raw = raw.splitlines()
+    choices = []
+    for value in raw or ():
+        value = str(value).strip()
+        if value and value not in choices:
+            choices.append(value)
+    return choices
+
+
+@transaction.atomic
+def save_ledger_field(*, user, ledger: Ledger | None = None, field=None, **values):
+    """Add a custom field to ``ledger`` or edit ``field``.
+
+    The key and the target are fixed once created: stored values are found by them. The type of
+    a field that already holds values cannot change either, or those values would stop validating.
+    """
+
+    if field is None:
+        field = LedgerField(
+            ledger=ledger,
+            target=values.get("target") or FieldTarget.ITEM,
+            key=str(values.get("key") or "").strip(),
+        )
+        stored_type = None
+    else:
+        field = LedgerField.objects.select_for_update().select_related("ledger").get(pk=field.pk)
+        stored_type = field.field_type
+        for name, message in (
+            ("key", _("字段的键创建后不能修改。")),
+            ("target", _("字段的用途创建后不能修改。")),
+        ):
+            if name in values and values[name] != getattr(field, name):
+                raise ValidationError({name: message})
+    if not _is_ledger_supervisor(user, field.ledger):
+        raise ValidationError(_("只有本台账的督办员可以配置台账字段。"))
+
+    for name in LEDGER_FIELD_EDITABLE:
+        if name in values:
+            setattr(field, name, values[name])
+    field.label = (field.label or "").strip()
+    field.unit_label = (field.unit_label or "").strip()
+    field.choices = _clean_choices(field.choices) if field.field_type == FieldType.CHOICE else []
+
+    errors = {}
+    if field._state.adding:
+        try:
+            validate_slug(field.key)
+        except ValidationError:
+            errors["key"] = _("键只能由英文字母、数字、下划线或连字符组成，如 invest_total。")
+        else:
+            if LedgerField.objects.filter(ledger=field.ledger, target=field.target, key=field.key).exists():
+                errors["key"] = _("本台账的「%(target)s」中已有键为「%(key)s」的字段。") % {
+                    "target": field.get_target_display(),
+                    "key": field.key,
+                }
+    if not field.label:
+        errors["label"] = _("请填写字段名称。")
+    if field.field_type == FieldType.CHOICE:
+        if not field.choices:
+            errors["choices"] = _("「选项」类型的字段请至少填写一个可选值，每行一个。")
+        elif too_long := [c for c in field.choices if len(c) > FIELD_CHOICE_MAX_LENGTH]:
+            errors["choices"] = _("可选值「%(value)s」过长，每个不超过 %(n)d 个字。") % {
+                "value": too_long[0][:20] + "…",
+                "n": FIELD_CHOICE_MAX_LENGTH,
+            }
+    if stored_type is not None and stored_type != field.field_type and ledger_field_usage(field):
+        errors["field_type"] = _("已有记录填写了「%(label)s」，不能再修改它的类型。") % {"label": field.label}
+    if errors:
+        raise ValidationError(errors)
+    field.full_clean(exclude=["ledger"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            field.save()
+    except IntegrityError as error:  # the same key added at the same moment by someone else
+        raise ValidationError({"key": _("本台账已有键为「%(key)s」的字段。") % {"key": field.key}}) from error
+    return field
+
+
+@transaction.atomic
+def delete_ledger_field(*, field, user) -> None:
+    """Remove a custom field that nothing stores a value for yet."""
+    if not _is_ledger_supervisor(user, field.ledger):
+        raise ValidationError(_("只有本台账的督办员可以配置台账字段。"))
+    used = ledger_field_usage(field)
+    if used:
+        what = _("条进展报送") if field.target == FieldTarget.REPORT else _("个事项")
+        raise ValidationError(
+            _("已有 %(n)d %(what)s填写了「%(label)s」，不能删除。如不再使用，可改为非必填。")
+            % {"n": used, "what": what, "label": field.label}
+        )
+    field.delete()
+
+
+def get_or_create_tag(name: str):
+    """The tag named ``name`` (trimmed, compared without case), created if there is none yet."""
+
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("标签名称不能为空。")})
+    if len(name) > TAG_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "name": _("标签名称不能超过 %(max)d 个字，「%(name)s…」有 %(n)d 个字。")
+                % {"max": TAG_MAX_LENGTH, "name": name[:10], "n": len(name)}
+            }
+        )
+    existing = Tag.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        tag, _created = Tag.objects.get_or_create(name=name)
+    return tag
+
+
+MILESTONE_COMPLETABLE_STATUSES = (
+    ItemStatus.ASSIGNED,
+    ItemStatus.ACCEPTED,
+    ItemStatus.IN_PROGRESS,
+    ItemStatus.COMPLETION_REQUESTED,
+)
+
+
+@transaction.atomic
+def complete_milestone(*, milestone: Milestone, user, done_on: dt.date) -> Milestone:
+    """The lead unit's liaison (or the ledger's supervisor) records the day a milestone was done."""
+    milestone = (
+        Milestone.objects.select_for_update()
+        .select_related("item__ledger", "item__lead_org")
+        .get(pk=milestone.pk)
+    )
+    item = milestone.item
+    if not (is_lead_liaison(user, item) or is_supervisor_for(user, item)):
+        raise ValidationError(_("只有牵头单位联络员或本台账的督办员可以标记节点完成。"))
+    if item.status not in MILESTONE_COMPLETABLE_STATUSES:
+        raise ValidationError(
+            _("事项当前状态为「%(status)s」，不能标记节点完成。") % {"status": item.get_status_display()}
+        )
+    if milestone.done_on is not None:
+        raise ValidationError(
+            _("节点「%(name)s」已于 %(date)s 标记完成。")
+            % {"name": milestone.name, "date": milestone.done_on}
+        )
+    if done_on is None:
+        raise ValidationError({"done_on": _("请填写实际完成日期。")})
+    if done_on > today():
+        raise ValidationError({"done_on": _("实际完成日期不能晚于今天。")})
+    if done_on < item.start_date:
+        raise ValidationError(
+            {"done_on": _("实际完成日期不能早于事项开始日期（%(d)s）。") % {"d": item.start_date}}
+        )
+    milestone.done_on = done_on
+    milestone.save(update_fields=["done_on", "updated_at"])
+    _record(
+        item,
+        EventKind.EDITED,
+        user,
+        comment=_("节点「%(name)s」已完成（%(date)s）") % {"name": milestone.name, "date": done_on},
+        milestone=milestone.pk,
+        done_on=done_on.isoformat(),
+    )
+    return milestone

@@ -1,4 +1,5 @@
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +72,10 @@ class LedgerTable(tables.Table):
     red_count = tables.Column(verbose_name=_("红色预警"))
     yellow_count = tables.Column(verbose_name=_("黄色预警"))
     done_count = tables.Column(verbose_name=_("已完成"))
+    settings = tables.Column(empty_values=(), orderable=False, verbose_name="", exclude_from_export=True)
+
+    # Set by the view: the offices whose ledgers this user may configure.
+    supervisor_org_ids: frozenset[int] = frozenset()
 
     class Meta:
         model = Ledger
@@ -78,3 +83,12 @@ class LedgerTable(tables.Table):
         sequence = ("year", "name", "campaign", "owner_office", "default_report_cycle", "item_count", "...")
         attrs = {"class": "table table-vcenter card-table"}
         empty_text = _("暂无台账。")
+
+    def render_settings(self, record):
+        if record.owner_office_id not in self.supervisor_org_ids:
+            return ""
+        return format_html(
+            '<a class="btn btn-sm" href="{}">{}</a>',
+            reverse("ledgers:ledger_settings", args=[record.pk]),
+            _("设置"),
+        )

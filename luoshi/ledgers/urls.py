@@ -10,6 +10,13 @@ urlpatterns = [
     path("ledgers/new/", views.LedgerEditView.as_view(), name="ledger_create"),
     path("ledgers/<int:pk>/", views.LedgerDetailView.as_view(), name="ledger_detail"),
     path("ledgers/<int:pk>/edit/", views.LedgerEditView.as_view(), name="ledger_edit"),
+    path("ledgers/<int:pk>/settings/", views.LedgerSettingsView.as_view(), name="ledger_settings"),
+    path(
+        "ledgers/<int:ledger_pk>/fields/new/", views.LedgerFieldEditView.as_view(), name="ledger_field_create"
+    ),
+    path("fields/<int:pk>/edit/", views.LedgerFieldEditView.as_view(), name="ledger_field_edit"),
+    path("fields/<int:pk>/delete/", views.LedgerFieldDeleteView.as_view(), name="ledger_field_delete"),
+    path("tags/new/", views.TagCreateView.as_view(), name="tag_create"),
     path("ledgers/<int:ledger_pk>/items/new/", views.ItemEditView.as_view(), name="item_create"),
     path("items/", views.ItemListView.as_view(), name="item_list"),
     path("items/bulk/", views.ItemBulkActionView.as_view(), name="item_bulk"),
@@ -21,6 +28,8 @@ urlpatterns = [
     path("items/<int:pk>/transition/", views.item_transition, name="item_transition"),
     path("items/<int:pk>/comment/", views.item_comment, name="item_comment"),
     path("items/<int:pk>/milestones/", views.item_milestones, name="item_milestones"),
+    path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+    path("milestones/<int:pk>/complete/", views.milestone_complete, name="milestone_complete"),
     path("items/<int:pk>/extension/", views.extension_request, name="extension_request"),
     path("items/<int:item_pk>/report/", views.ReportEditView.as_view(), name="report_create"),
     path("reports/<int:pk>/edit/", views.ReportEditView.as_view(), name="report_edit"),

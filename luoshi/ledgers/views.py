@@ -23,7 +23,10 @@ from luoshi.ledgers.forms import (
     ExtensionDecisionForm,
     ExtensionRequestForm,
     ItemForm,
+    LedgerFieldForm,
     LedgerForm,
+    MilestoneCompleteForm,
+    MilestoneForm,
     MilestonePlanForm,
     ReportForm,
     ReviewForm,
@@ -33,8 +36,11 @@ from luoshi.ledgers.forms import (
 from luoshi.ledgers.models import (
     Evidence,
     ExtensionRequest,
+    FieldTarget,
     Item,
     Ledger,
+    LedgerField,
+    Milestone,
     ProgressReport,
     ReportStatus,
     SavedFilter,
@@ -45,6 +51,12 @@ from luoshi.orgs.models import Organisation, Role
 from luoshi.orgs.selectors import access_profile
 
 BUSINESS_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.LIAISON, Role.HANDLER})
+SUPERVISOR_ONLY = frozenset({Role.SUPERVISOR})
+
+
+def _supervised_ledgers(user):
+    """Ledgers whose office the user supervises: the only ones they may configure."""
+    return Ledger.objects.filter(owner_office_id__in=access_profile(user).supervisor_org_ids)
 
 
 class MyWorkView(RoleRequiredMixin, TemplateView):
@@ -70,6 +82,13 @@ class LedgerListView(ObjectListView):
 
     def get_queryset(self):
         return selectors.ledger_list(self.request.user)
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        table.supervisor_org_ids = access_profile(self.request.user).supervisor_org_ids
+        if not table.supervisor_org_ids:
+            table.columns.hide("settings")
+        return table
 
 
 class LedgerDetailView(RoleRequiredMixin, View):
@@ -134,7 +153,18 @@ class ItemListView(ObjectListView):
         context["saved_filters"] = SavedFilter.objects.filter(user=self.request.user)
         context["query_string"] = self.request.GET.urlencode()
         context["bulk_form"] = BulkActionForm(queryset=Item.objects.none())
+        context["filtered_ledger"] = self.filtered_ledger()
         return context
+
+    def filtered_ledger(self):
+        """The ledger the list is narrowed to, with whether the user may configure it."""
+        if not self.filterset.is_valid():
+            return None
+        ledger = self.filterset.form.cleaned_data.get("ledger")
+        if ledger is None:
+            return None
+        supervised = ledger.owner_office_id in access_profile(self.request.user).supervisor_org_ids
+        return {"ledger": ledger, "can_configure": supervised}
 
 
 class ItemBulkActionView(RoleRequiredMixin, View):
@@ -184,7 +214,7 @@ class ItemDetailView(RoleRequiredMixin, View):
         return render(request, "ledgers/item_detail.html", self.context(request, item))
 
     @staticmethod
-    def context(request, item, **extra):
+    def context(request, item, bound_milestone_form=None, **extra):
         user = request.user
         events = list(selectors.item_timeline(item))
         reports = list(selectors.item_reports(item))
@@ -205,6 +235,8 @@ class ItemDetailView(RoleRequiredMixin, View):
             "comment_form": CommentForm(),
             "extension_form": ExtensionRequestForm(),
             "milestone_form": MilestonePlanForm(),
+            "milestones": _milestone_rows(user, item, bound_milestone_form),
+            "today": services.today(),
             "extra_fields": [
                 (field.label, item.extra.get(field.key), field.unit_label)
                 for field in item.ledger.fields.all()
@@ -212,6 +244,29 @@ class ItemDetailView(RoleRequiredMixin, View):
             ],
             **extra,
         }
+
+
+def _can_complete_milestones(user, item) -> bool:
+    return item.status in services.MILESTONE_COMPLETABLE_STATUSES and (
+        is_lead_liaison(user, item) or is_supervisor_for(user, item)
+    )
+
+
+def _milestone_rows(user, item, bound=None):
+    """Each milestone with the forms this user may use on it; a refused form comes back bound, open."""
+    can_edit, can_complete = can_edit_item(user, item), _can_complete_milestones(user, item)
+    rows = []
+    for milestone in item.milestones.all():
+        row = {"milestone": milestone, "edit_form": None, "complete_form": None, "open": False}
+        if can_edit:
+            row["edit_form"] = MilestoneForm(milestone=milestone)
+        if can_complete and milestone.done_on is None:
+            row["complete_form"] = MilestoneCompleteForm(milestone=milestone)
+        if bound is not None and bound.milestone_pk == milestone.pk:
+            key = "edit_form" if isinstance(bound, MilestoneForm) else "complete_form"
+            row[key], row["open"] = bound, key == "edit_form"
+        rows.append(row)
+    return rows
 
 
 def _ancestors(item):
@@ -398,7 +453,9 @@ class ReportEditView(RoleRequiredMixin, ServiceFormMixin, View):
         else:
             report = None
         item = _item_or_404(request, item_pk)
-        if reporting_unit(request.user, item) is None:
+        unit = reporting_unit(request.user, item)
+        # A report belongs to the unit that writes it: the other units on the item may read it, not edit it.
+        if unit is None or (report is not None and report.organisation_id != unit.pk):
             raise Http404
         return item, report
 
@@ -501,6 +558,162 @@ def item_autocomplete(request):
     ledger = request.GET.get("ledger")
     if ledger and ledger.isdigit():
         items = items.filter(ledger_id=int(ledger))
-    return JsonResponse(
-        {"results": [{"value": i.pk, "text": i.title} for i in items.only("id", "title")[:20]]}
+    # Only id and title: drop the list's joins, which cannot be combined with a deferred ledger.
+    items = items.select_related(None).prefetch_related(None).only("id", "title")
+    return JsonResponse({"results": [{"value": i.pk, "text": i.title} for i in items[:20]]})
+
+
+# Milestones -------------------------------------------------------------------------------------
+
+
+def _milestone_or_404(request, pk) -> Milestone:
+    """The milestone, if its item is visible to the user (loaded with the detail page's prefetching)."""
+    item_id = Milestone.objects.filter(pk=pk).values_list("item_id", flat=True).first()
+    if item_id is None:
+        raise Http404
+    item = _item_or_404(request, item_id)
+    for milestone in item.milestones.all():
+        if milestone.pk == pk:
+            return milestone
+    raise Http404
+
+
+def _milestone_refused(request, item, form):
+    """A refused milestone change: htmx gets the form back, open, with the message next to its field."""
+    if request.htmx:
+        return _detail_response(request, item, bound_milestone_form=form)
+    messages.error(
+        request,
+        "；".join(
+            f"{form.fields[name].label}：{message}" if name in form.fields else message
+            for name, errors in form.errors.items()
+            for message in errors
+        ),
     )
+    return redirect(item)
+
+
+@login_required
+@require_POST
+def milestone_edit(request, pk):
+    milestone = _milestone_or_404(request, pk)
+    item = milestone.item
+    if not can_edit_item(request.user, item):
+        raise Http404
+    form = MilestoneForm(request.POST, milestone=milestone)
+    if form.is_valid() and ServiceFormMixin().run_service(
+        form, lambda: services.update_milestone(milestone=milestone, user=request.user, **form.cleaned_data)
+    ):
+        messages.success(request, _("节点「%(name)s」已保存。") % {"name": milestone.name})
+        return _detail_response(request, item)
+    return _milestone_refused(request, item, form)
+
+
+@login_required
+@require_POST
+def milestone_complete(request, pk):
+    milestone = _milestone_or_404(request, pk)
+    item = milestone.item
+    if not (is_lead_liaison(request.user, item) or is_supervisor_for(request.user, item)):
+        raise Http404
+    form = MilestoneCompleteForm(request.POST, milestone=milestone)
+    if form.is_valid() and ServiceFormMixin().run_service(
+        form,
+        lambda: services.complete_milestone(
+            milestone=milestone, user=request.user, done_on=form.cleaned_data["done_on"]
+        ),
+    ):
+        messages.success(request, _("节点「%(name)s」已标记完成。") % {"name": milestone.name})
+        return _detail_response(request, item)
+    return _milestone_refused(request, item, form)
+
+
+# Ledger configuration ---------------------------------------------------------------------------
+
+
+class LedgerSettingsView(RoleRequiredMixin, View):
+    """A ledger's custom fields, for the supervisors of its office."""
+
+    required_roles = SUPERVISOR_ONLY
+
+    def get(self, request, pk):
+        ledger = get_object_or_404(_supervised_ledgers(request.user).select_related("owner_office"), pk=pk)
+        fields = list(ledger.fields.all())
+        return render(
+            request,
+            "ledgers/ledger_settings.html",
+            {
+                "ledger": ledger,
+                "item_fields": [f for f in fields if f.target == FieldTarget.ITEM],
+                "report_fields": [f for f in fields if f.target == FieldTarget.REPORT],
+            },
+        )
+
+
+class LedgerFieldEditView(RoleRequiredMixin, ServiceFormMixin, View):
+    required_roles = SUPERVISOR_ONLY
+    template_name = "ledgers/ledger_field_form.html"
+
+    def get_objects(self, request, pk=None, ledger_pk=None):
+        if pk is not None:
+            field = get_object_or_404(
+                LedgerField.objects.select_related("ledger").filter(
+                    ledger__in=_supervised_ledgers(request.user)
+                ),
+                pk=pk,
+            )
+            return field.ledger, field
+        return get_object_or_404(_supervised_ledgers(request.user), pk=ledger_pk), None
+
+    def get(self, request, pk=None, ledger_pk=None):
+        ledger, field = self.get_objects(request, pk, ledger_pk)
+        initial = {}
+        if field is None and request.GET.get("target") in FieldTarget.values:
+            initial["target"] = request.GET["target"]
+        form = LedgerFieldForm(instance=field, initial=initial)
+        return render(request, self.template_name, {"form": form, "ledger": ledger, "field": field})
+
+    def post(self, request, pk=None, ledger_pk=None):
+        ledger, field = self.get_objects(request, pk, ledger_pk)
+        form = LedgerFieldForm(request.POST, instance=field)
+        if form.is_valid():
+            saved = self.run_service(
+                form,
+                lambda: services.save_ledger_field(
+                    user=request.user, ledger=ledger, field=field, **form.service_values()
+                ),
+            )
+            if saved is not None:
+                messages.success(request, _("字段「%(label)s」已保存。") % {"label": saved.label})
+                return redirect("ledgers:ledger_settings", ledger.pk)
+        return render(request, self.template_name, {"form": form, "ledger": ledger, "field": field})
+
+
+class LedgerFieldDeleteView(RoleRequiredMixin, View):
+    required_roles = SUPERVISOR_ONLY
+
+    def post(self, request, pk):
+        field = get_object_or_404(
+            LedgerField.objects.select_related("ledger").filter(ledger__in=_supervised_ledgers(request.user)),
+            pk=pk,
+        )
+        try:
+            services.delete_ledger_field(field=field, user=request.user)
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        else:
+            messages.success(request, _("字段「%(label)s」已删除。") % {"label": field.label})
+        return redirect("ledgers:ledger_settings", field.ledger_id)
+
+
+class TagCreateView(RoleRequiredMixin, View):
+    """Tom Select's "add" on the item form: the tag, existing or new, as JSON; a refusal says why."""
+
+    required_roles = SUPERVISOR_ONLY
+
+    def post(self, request):
+        try:
+            tag = services.get_or_create_tag(request.POST.get("name", ""))
+        except ValidationError as error:
+            return JsonResponse({"error": "；".join(error.messages)}, status=400)
+        return JsonResponse({"value": tag.pk, "text": tag.name})

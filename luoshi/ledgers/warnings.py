@@ -1,8 +1,10 @@
 """The one warning calculator: an item's colour, schedule category and the reason in words.
 
-Pure: it reads an item and its ledger's thresholds and returns an ``ItemWarning``; the
-services store the result and the daily refresh keeps it current (see
-``services.refresh_stale_warnings``).
+Pure: it reads an item, its ledger's thresholds and whether the item has children, and returns
+an ``ItemWarning``; the services store the result and the daily refresh keeps it current (see
+``services.refresh_stale_warnings``). Callers say whether the item has children (one query per
+batch or per item, never per row): an item with children owes no report of its own, since its
+progress rolls up from the children, who carry the reporting.
 """
 
 import datetime as dt
@@ -42,7 +44,7 @@ def expected_percent(start: dt.date, deadline: dt.date, today: dt.date) -> int:
     return round(100 * working_days_between(start, today) / total)
 
 
-def compute_warning(item, today: dt.date) -> ItemWarning:
+def compute_warning(item, today: dt.date, *, has_children: bool) -> ItemWarning:
     ledger = item.ledger
     if item.status in DONE_STATUSES:
         return ItemWarning(WarningColor.DONE, ScheduleCategory.DONE, ItemStatus(item.status).label)
@@ -58,7 +60,8 @@ def compute_warning(item, today: dt.date) -> ItemWarning:
         # Not yet assigned: the unit cannot be behind on work it has not been given.
         return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, _("尚未交办"))
 
-    if item.status in ACTIVE_STATUSES and item.status != ItemStatus.COMPLETION_REQUESTED:
+    reports_due = item.status in ACTIVE_STATUSES and item.status != ItemStatus.COMPLETION_REQUESTED
+    if reports_due and not has_children:
         overdue = latest_overdue_period(today, item.report_cycle, ledger.report_grace_days)
         owes_report = overdue.end >= item.start_date and (
             item.last_report_period_end is None or item.last_report_period_end < overdue.end

@@ -61,6 +61,20 @@ def access_profile(user) -> AccessProfile:
     return profile
 
 
+def subtree_id_list(user, paths: tuple[str, ...]) -> list[int]:
+    """Ids of the units at or below ``paths``, as a literal list cached for the request.
+
+    A literal ``IN (…)`` lets PostgreSQL combine index scans (BitmapOr) where a subquery
+    would force a scan of the whole item table.
+    """
+    cache = user.__dict__.setdefault("_subtree_ids", {})
+    if paths not in cache:
+        cache[paths] = (
+            list(Organisation.objects.subtree_of(paths).values_list("id", flat=True)) if paths else []
+        )
+    return cache[paths]
+
+
 def organisations_for_choice():
     return Organisation.objects.filter(is_active=True).only("id", "name", "short_name", "path", "depth")
 

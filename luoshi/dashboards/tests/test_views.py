@@ -126,6 +126,7 @@ def test_every_figure_drills_down_to_the_item_list(client, world):
 
 def test_scoped_to_what_the_user_may_see(client, world):
     _populate(world)
+    world.advance(world.item, ItemStatus.ASSIGNED)  # a draft is the office's alone
     client.force_login(world.unrelated_liaison)
     assert client.get(URL).context["total"] == 0
     client.force_login(world.co_liaison)

@@ -39,7 +39,7 @@ def test_create_item_records_deadlines_warning_and_event(world):
     assert item.status == ItemStatus.DRAFT
     assert item.original_deadline == item.assessed_deadline == item.deadline
     assert item.warning_as_of == _today()
-    expected = compute_warning(item, _today())
+    expected = compute_warning(item, _today(), has_children=False)
     assert (item.warning_color, item.warning_reason) == (expected.color, expected.reason)
     assert list(item.co_orgs.all()) == [world.co_unit]
     assert ItemEvent.objects.filter(item=item, kind=EventKind.CREATED, actor=world.supervisor).count() == 1
@@ -462,3 +462,70 @@ def test_refresh_warning_does_not_bump_version(world):
     stored = Item.objects.get(pk=item.pk)
     assert stored.version == item.version
     assert stored.warning_as_of == _today() + dt.timedelta(days=1)
+
+
+# warnings of items with children --------------------------------------------------------------
+
+
+def _overdue_family(world):
+    """A parent and its child, both running since 120 days ago, the child reporting this period."""
+    w = world
+    dates = {"start_date": _today() - dt.timedelta(days=120), "deadline": _today() + dt.timedelta(days=60)}
+    parent = w.advance(w.make_item(title="重点工作", **dates), ItemStatus.IN_PROGRESS)
+    child = w.advance(w.make_item(title="具体任务", parent=parent, **dates), ItemStatus.IN_PROGRESS)
+    services.save_report(item=child, user=w.lead_liaison, text="按计划推进", percent_complete=80)
+    return Item.objects.get(pk=parent.pk), Item.objects.get(pk=child.pk)
+
+
+def _reason(item) -> str:
+    return Item.objects.values_list("warning_reason", flat=True).get(pk=item.pk)
+
+
+def test_item_with_children_is_not_red_for_its_own_missing_reports(world):
+    parent, _child = _overdue_family(world)
+    assert parent.percent_complete == 80  # rolled up
+    assert parent.last_report_period_end is None  # it never reported itself
+    assert parent.warning_color == WarningColor.GREEN, parent.warning_reason
+    # Every path that recomputes warnings knows the parent has children.
+    Item.objects.update(warning_as_of=_today() - dt.timedelta(days=1))
+    services.refresh_stale_warnings(on=_today())
+    assert "逾期未报送" not in _reason(parent)
+    services.refresh_warning(parent)
+    assert "逾期未报送" not in _reason(parent)
+    services.transition_item(item=parent, action="suspend", user=world.supervisor, comment="暂缓")
+    resumed = services.transition_item(item=parent, action="resume", user=world.supervisor)
+    assert resumed.warning_color == WarningColor.GREEN
+    updated = services.update_item(
+        item=Item.objects.get(pk=parent.pk),
+        user=world.supervisor,
+        version=resumed.version,
+        title="重点工作（调整）",
+    )
+    assert updated.warning_color == WarningColor.GREEN
+
+
+def test_an_item_that_loses_its_last_child_owes_reports_again(world):
+    parent, child = _overdue_family(world)
+    services.update_item(item=child, user=world.supervisor, version=child.version, parent=None)
+    parent.refresh_from_db()
+    assert parent.warning_color == WarningColor.RED
+    assert "逾期未报送进展" in parent.warning_reason
+
+
+def test_transition_updates_the_callers_instance(world):
+    item = Item.objects.get(pk=world.item.pk)
+    returned = services.transition_item(item=item, action="assign", user=world.supervisor)
+    assert item.status == returned.status == ItemStatus.ASSIGNED
+    assert item.version == returned.version == Item.objects.get(pk=item.pk).version
+    item.title = "改名"
+    services.update_item(item=item, user=world.supervisor, version=item.version, title="改名")
+
+
+def test_transition_reads_the_injected_clock(world):
+    item = world.advance(world.item, ItemStatus.COMPLETION_REQUESTED)
+    at = timezone.make_aware(dt.datetime.combine(_today() - dt.timedelta(days=3), dt.time(10, 30)))
+    done = services.transition_item(item=item, action="complete", user=world.supervisor, now=at)
+    assert done.completed_on == _today() - dt.timedelta(days=3)
+    assert done.warning_as_of == _today() - dt.timedelta(days=3)
+    event = ItemEvent.objects.get(item=item, action="complete")
+    assert event.created_at == at

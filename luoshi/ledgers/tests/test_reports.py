@@ -161,7 +161,7 @@ def test_report_measures_validated(world, running):
 
 
 def test_late_report_for_a_past_period_is_marked_late(world, running):
-    report = _report(running, world.lead_liaison, 10, period_day=_today() - dt.timedelta(days=25))
+    report = _report(running, world.lead_liaison, 10, period_day=_previous_period_day(running))
     assert report.is_late
     assert not _report(running, world.lead_liaison, 20).is_late
 
@@ -326,3 +326,157 @@ def test_only_supervisor_decides_extension(world, running, who):
     with pytest.raises(TransitionNotAllowed) as error:
         services.decide_extension(request=request, user=getattr(world, who), approve=True)
     assert "您无权执行「批准延期」" in _messages(error)
+
+
+# a returned report stops counting ---------------------------------------------------------------
+
+
+def _previous_period_day(item):
+    return period_containing(_today(), item.report_cycle).previous(item.report_cycle).start
+
+
+def test_returned_report_no_longer_sets_the_percent(world, running):
+    earlier = _report(running, world.lead_liaison, 30, period_day=_previous_period_day(running))
+    latest = _report(running, world.lead_liaison, 70)
+    assert Item.objects.get(pk=running.pk).percent_complete == 70
+    services.review_report(report=latest, user=world.supervisor, accept=False, comment="数据不实")
+    item = Item.objects.get(pk=running.pk)
+    assert item.percent_complete == 30  # the latest report that still counts
+    assert item.last_report_period_end == earlier.period_end
+    assert item.warning_as_of == _today()
+    services.review_report(report=earlier, user=world.supervisor, accept=False, comment="请补充")
+    item = Item.objects.get(pk=running.pk)
+    assert (item.percent_complete, item.last_report_period_end) == (0, None)
+
+
+def test_returned_report_rolls_up_to_the_parent(world):
+    parent = world.item
+    child = world.advance(world.make_item(parent=parent), ItemStatus.ACCEPTED)
+    report = _report(child, world.lead_liaison, 60)
+    assert Item.objects.get(pk=parent.pk).percent_complete == 60
+    services.review_report(report=report, user=world.supervisor, accept=False, comment="请核实")
+    assert Item.objects.get(pk=child.pk).percent_complete == 0
+    assert Item.objects.get(pk=parent.pk).percent_complete == 0
+
+
+def test_returned_co_unit_report_changes_nothing_on_the_item(world, running):
+    _report(running, world.lead_liaison, 40)
+    co = _report(running, world.co_liaison, 90)
+    before = Item.objects.get(pk=running.pk)
+    services.review_report(report=co, user=world.supervisor, accept=False, comment="请补充")
+    after = Item.objects.get(pk=running.pk)
+    assert (after.percent_complete, after.last_report_period_end, after.version) == (
+        40,
+        before.last_report_period_end,
+        before.version,
+    )
+
+
+def test_catch_up_report_for_an_earlier_period_keeps_the_later_progress(world, running):
+    latest = _report(running, world.lead_liaison, 60)
+    _report(running, world.lead_liaison, 35, period_day=_previous_period_day(running))
+    item = Item.objects.get(pk=running.pk)
+    assert (item.percent_complete, item.last_report_period_end) == (60, latest.period_end)
+
+
+def test_item_with_children_takes_its_percent_from_them_not_from_its_own_report(world):
+    parent = world.advance(world.item, ItemStatus.ACCEPTED)
+    child = world.advance(world.make_item(parent=parent), ItemStatus.ACCEPTED)
+    _report(child, world.lead_liaison, 20)
+    summary = _report(parent, world.lead_liaison, 90, text="总体推进情况")
+    item = Item.objects.get(pk=parent.pk)
+    assert item.percent_complete == 20
+    assert item.status == ItemStatus.IN_PROGRESS
+    assert item.last_report_period_end == summary.period_end
+    services.review_report(report=summary, user=world.supervisor, accept=False, comment="请补充")
+    assert Item.objects.get(pk=parent.pk).percent_complete == 20
+
+
+# query budget -----------------------------------------------------------------------------------
+
+
+def _fresh(user):
+    """The user as a request has it: loaded, with the access profile built once."""
+    from luoshi.orgs.models import User
+    from luoshi.orgs.selectors import access_profile
+
+    user = User.objects.get(pk=user.pk)
+    access_profile(user)
+    return user
+
+
+def test_report_submit_and_review_query_budget(world, django_assert_max_num_queries):
+    parent = world.advance(world.item, ItemStatus.ACCEPTED)
+    child = world.advance(world.make_item(parent=parent), ItemStatus.ACCEPTED)
+    LedgerFieldFactory(ledger=world.ledger, target=FieldTarget.REPORT, key="invested", label="完成投资")
+    liaison, supervisor = _fresh(world.lead_liaison), _fresh(world.supervisor)
+    item = Item.objects.get(pk=child.pk)
+    # The first report of a child item: starts it, sets its percent and rolls up one level.
+    with django_assert_max_num_queries(17):
+        report = services.save_report(
+            item=item,
+            user=liaison,
+            text="已开工",
+            percent_complete=40,
+            measures={"invested": "10"},
+            period_day=_previous_period_day(item),
+        )
+    report = ProgressReport.objects.select_related("item__ledger", "item__lead_org").get(pk=report.pk)
+    with django_assert_max_num_queries(8):
+        services.review_report(report=report, user=supervisor, accept=True)
+    second = _report(Item.objects.get(pk=child.pk), liaison, 70)
+    second = ProgressReport.objects.select_related("item__ledger", "item__lead_org").get(pk=second.pk)
+    # Returning it recounts the item's progress from the remaining reports and rolls it up.
+    with django_assert_max_num_queries(18):
+        services.review_report(report=second, user=supervisor, accept=False, comment="请核实")
+    assert Item.objects.get(pk=parent.pk).percent_complete == 40
+
+
+# an injected clock ------------------------------------------------------------------------------
+
+
+def _at(days_ago, hour=10):
+    return timezone.make_aware(dt.datetime.combine(_today() - dt.timedelta(days=days_ago), dt.time(hour)))
+
+
+def test_report_services_read_the_injected_clock(world, running):
+    submitted_at = _at(40)
+    report = _report(running, world.lead_liaison, 30, now=submitted_at)
+    assert report.submitted_at == submitted_at
+    period = period_containing(submitted_at.date(), running.report_cycle)
+    assert (report.period_start, report.period_end) == (period.start, period.end)
+    assert not report.is_late  # on time by the clock it was submitted on
+    late = _report(running, world.co_liaison, 30, period_day=period.start, now=_at(0))
+    assert late.is_late
+    reviewed_at = _at(1)
+    services.review_report(report=report, user=world.supervisor, accept=True, now=reviewed_at)
+    report.refresh_from_db()
+    assert report.reviewed_at == reviewed_at
+    events = ItemEvent.objects.filter(report=report)
+    assert {(e.kind, e.created_at) for e in events} == {
+        (EventKind.REPORT_SUBMITTED, submitted_at),
+        (EventKind.REPORT_ACCEPTED, reviewed_at),
+    }
+    assert ItemEvent.objects.get(item=running, action="start").created_at == submitted_at
+    draft = _report(running, world.lead_liaison, 50, submit=False)
+    services.submit_report(report=draft, user=world.lead_liaison, now=_at(0, hour=11))
+    assert ProgressReport.objects.get(pk=draft.pk).submitted_at == _at(0, hour=11)
+
+
+def test_extension_services_read_the_injected_clock(world, running):
+    requested_at, decided_at = _at(5), _at(2)
+    request = services.request_extension(
+        item=running,
+        user=world.lead_liaison,
+        new_deadline=running.deadline + dt.timedelta(days=10),
+        reason="雨季停工",
+        now=requested_at,
+    )
+    assert ExtensionRequest.objects.get(pk=request.pk).created_at == requested_at
+    services.decide_extension(request=request, user=world.supervisor, approve=True, now=decided_at)
+    request.refresh_from_db()
+    assert request.decided_at == decided_at
+    assert Item.objects.get(pk=running.pk).warning_as_of == decided_at.date()
+    kinds = dict(ItemEvent.objects.filter(item=running).values_list("kind", "created_at"))
+    assert kinds[EventKind.EXTENSION_REQUESTED] == requested_at
+    assert kinds[EventKind.EXTENSION_APPROVED] == decided_at

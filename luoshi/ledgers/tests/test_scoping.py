@@ -10,13 +10,13 @@ from luoshi.core.tests import files
 from luoshi.core.tests.files import upload
 from luoshi.ledgers import services
 from luoshi.ledgers.models import Evidence, ExtensionRequest, Item, ItemStatus, Ledger, ProgressReport
-from luoshi.ledgers.tests.factories import ItemFactory, LedgerFactory
+from luoshi.ledgers.tests.factories import ItemFactory, LedgerFactory, advance
 from luoshi.orgs.models import User
 
 
 @pytest.fixture
 def scene(world):
-    """The world plus items placed to tell each scoping rule apart.
+    """The world plus items placed to tell each scoping rule apart, all assigned (drafts are apart).
 
     - ``world.item``: lead_unit, co-unit co_unit, lead leader ``leader``
     - ``sub_item``: led by sub_unit (inside lead_unit, and inside the leader's charge)
@@ -31,6 +31,11 @@ def scene(world):
     w.foreign_ledger = LedgerFactory(name="市级台账", owner_office=w.other_office)
     w.foreign_item = ItemFactory(
         ledger=w.foreign_ledger, title="市级事项", lead_org=w.lead_unit, user=w.other_supervisor
+    )
+    for name in ("item", "sub_item", "unrelated_item", "led_elsewhere"):
+        setattr(w, name, w.advance(getattr(w, name), ItemStatus.ASSIGNED))
+    w.foreign_item = advance(
+        w.foreign_item, ItemStatus.ASSIGNED, supervisor=w.other_supervisor, liaison=w.lead_liaison
     )
     return w
 
@@ -162,7 +167,7 @@ def test_anonymous_sees_no_reports(reported):
 
 
 def test_visibility_follows_a_change_of_lead_unit(world):
-    item = Item.objects.get(pk=world.item.pk)
+    item = world.advance(world.item, ItemStatus.ASSIGNED)
     assert item in Item.objects.visible_to(world.lead_liaison)
     services.update_item(
         item=item, user=world.supervisor, version=item.version, lead_org=world.unrelated_unit
@@ -176,4 +181,69 @@ def test_item_dates_do_not_affect_scope(world):
     future = world.make_item(
         start_date=timezone.localdate() + dt.timedelta(days=100), deadline=None, is_standing=True
     )
+    future = world.advance(future, ItemStatus.ASSIGNED)
     assert future in Item.objects.visible_to(world.lead_liaison)
+
+
+# drafts: the office's working copy ----------------------------------------------------------------
+
+
+def _owned_draft(world):
+    """A draft with every kind of involvement: lead and co-unit, lead leader, and a responsible person."""
+    return world.make_item(
+        title="草拟事项", co_orgs=[world.co_unit], lead_leader=world.leader, owner=world.handler
+    )
+
+
+@pytest.mark.parametrize("who", sorted(REPORT_VIEWERS))
+def test_drafts_are_seen_only_by_the_offices_supervisors(world, who):
+    draft = _owned_draft(world)
+    user = _fresh(getattr(world, who))
+    assert Item.objects.visible_to(user).filter(pk=draft.pk).exists() is (who == "supervisor")
+    # Once assigned, the people involved see it.
+    world.advance(draft, ItemStatus.ASSIGNED)
+    involved = {"supervisor", "leader", "lead_liaison", "handler", "co_liaison"}
+    assert Item.objects.visible_to(_fresh(user)).filter(pk=draft.pk).exists() is (who in involved)
+
+
+def test_a_ledger_of_drafts_only_is_hidden_from_units(world):
+    assert world.ledger in Ledger.objects.visible_to(world.supervisor)
+    for who in ("lead_liaison", "co_liaison", "leader", "handler"):
+        assert world.ledger not in Ledger.objects.visible_to(_fresh(getattr(world, who)))
+
+
+def test_an_assignment_refused_back_to_draft_leaves_the_units_view_with_its_extension(world):
+    item = world.advance(world.item, ItemStatus.ASSIGNED)
+    services.request_extension(
+        item=item,
+        user=world.lead_liaison,
+        new_deadline=item.deadline + dt.timedelta(days=20),
+        reason="任务量大",
+    )
+    assert ExtensionRequest.objects.visible_to(_fresh(world.lead_liaison)).filter(item=item).exists()
+    services.transition_item(item=item, action="refuse", user=world.lead_liaison, comment="不属于本单位职责")
+    for who in ("lead_liaison", "co_liaison", "leader"):
+        user = _fresh(getattr(world, who))
+        assert not Item.objects.visible_to(user).filter(pk=item.pk).exists()
+        assert not ExtensionRequest.objects.visible_to(user).filter(item=item).exists()
+    assert ExtensionRequest.objects.visible_to(_fresh(world.supervisor)).filter(item=item).exists()
+
+
+def test_reports_and_files_of_a_draft_are_hidden_like_the_item(reported):
+    # Reports cannot be written on drafts; this guards the rule should an item go back to draft.
+    Item.objects.filter(pk=reported.item.pk).update(status=ItemStatus.DRAFT)
+    for who, sees in (
+        ("supervisor", True),
+        ("lead_liaison", False),
+        ("co_liaison", False),
+        ("leader", False),
+    ):
+        user = _fresh(getattr(reported, who))
+        assert ProgressReport.objects.visible_to(user).filter(pk=reported.report.pk).exists() is sees
+        assert Evidence.objects.visible_to(user).filter(report=reported.report).exists() is sees
+
+
+def test_the_scoping_rule_names_the_real_draft_status():
+    from luoshi.ledgers import querysets
+
+    assert querysets.DRAFT == ItemStatus.DRAFT

@@ -24,6 +24,64 @@
     });
   }
 
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  // A select whose missing options can be added: Tom Select posts the typed name to
+  // data-create-url, which answers {value, text} or {error} (shown under the field).
+  function initCreatable(root) {
+    root.querySelectorAll("select[data-create-url]").forEach(function (select) {
+      if (select.tomselect) return;
+      var url = select.dataset.createUrl;
+      var feedback = document.createElement("div");
+      feedback.className = "invalid-feedback d-block";
+      feedback.setAttribute("role", "alert");
+      var control = new TomSelect(select, {
+        plugins: select.multiple ? ["remove_button"] : [],
+        persist: false,
+        createFilter: function (input) { return input.trim().length > 0; },
+        create: function (input, callback) {
+          feedback.textContent = "";
+          var body = new FormData();
+          body.append("name", input);
+          fetch(url, {
+            method: "POST",
+            body: body,
+            credentials: "same-origin",
+            headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
+          })
+            .then(function (response) {
+              return response.json().then(function (json) { return { ok: response.ok, json: json }; });
+            })
+            .then(function (result) {
+              if (result.ok) {
+                callback({ value: String(result.json.value), text: result.json.text });
+              } else {
+                feedback.textContent = result.json.error || "未能新建。";
+                callback();
+              }
+            })
+            .catch(function () {
+              feedback.textContent = "网络错误，未能新建，请稍后再试。";
+              callback();
+            });
+        },
+        render: {
+          option_create: function (data, escape) {
+            return '<div class="create">新建「' + escape(data.input) + "」</div>";
+          },
+          no_results: function () { return '<div class="no-results">无匹配结果</div>'; },
+        },
+      });
+      control.wrapper.after(feedback);
+    });
+  }
+
   function initSelectAll(root) {
     root.querySelectorAll("[data-select-all]").forEach(function (box) {
       box.addEventListener("change", function () {
@@ -44,6 +102,7 @@
 
   function init(root) {
     initAutocomplete(root);
+    initCreatable(root);
     initSelectAll(root);
     initConfirm(root);
   }
