@@ -59,6 +59,10 @@ class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
             per_page = self.paginate_by
         return per_page if per_page in PER_PAGE_CHOICES else self.paginate_by
 
+    def paginate_queryset(self, queryset, page_size):
+        # The table paginates (and counts) the rows; ListView doing it too would count them twice.
+        return None, None, False, queryset
+
     def get_template_names(self):
         names = super().get_template_names()
         if self.request.htmx and not self.request.htmx.boosted:

@@ -25,12 +25,17 @@ class ItemFilterSet(django_filters.FilterSet):
         widget=AutocompleteSelect("orgs:leader_autocomplete"),
     )
     status = django_filters.MultipleChoiceFilter(
-        label=_("状态"), choices=ItemStatus.choices, widget=forms.SelectMultiple
+        distinct=False, label=_("状态"), choices=ItemStatus.choices, widget=forms.SelectMultiple
     )
     color = django_filters.MultipleChoiceFilter(
-        label=_("预警"), field_name="warning_color", choices=WarningColor.choices, widget=forms.SelectMultiple
+        distinct=False,
+        label=_("预警"),
+        field_name="warning_color",
+        choices=WarningColor.choices,
+        widget=forms.SelectMultiple,
     )
     schedule = django_filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("进度类别"),
         field_name="schedule_category",
         choices=ScheduleCategory.choices,
