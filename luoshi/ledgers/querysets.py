@@ -38,7 +38,7 @@ class ItemQuerySet(ScopedQuerySet):
             involved |= Q(lead_org_id__in=units) | Q(pk__in=_co_org_item_ids(units))
         condition = involved & ~Q(status=DRAFT)
         if profile.supervisor_org_ids:
-            condition |= Q(ledger_id__in=_office_ledger_ids(user, profile.supervisor_org_ids))
+            condition |= Q(ledger_id__in=office_ledger_ids(user, profile.supervisor_org_ids))
         return condition
 
 
@@ -50,7 +50,7 @@ def _co_org_item_ids(units: list[int]) -> list[int]:
     )
 
 
-def _office_ledger_ids(user, office_ids) -> list[int]:
+def office_ledger_ids(user, office_ids) -> list[int]:
     cache = user.__dict__.setdefault("_office_ledger_ids", {})
     key = tuple(sorted(office_ids))
     if key not in cache:

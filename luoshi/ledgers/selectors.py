@@ -16,6 +16,7 @@ from luoshi.ledgers.models import (
     WarningColor,
 )
 from luoshi.ledgers.periods import period_containing
+from luoshi.ledgers.querysets import office_ledger_ids
 from luoshi.ledgers.services import refresh_stale_warnings, today
 from luoshi.orgs.selectors import access_profile, subtree_id_list
 
@@ -121,18 +122,16 @@ def my_work(user, limit: int = 20) -> dict:
         ).select_related("item", "organisation")
         work["overdue"] = unit_items.filter(status__in=OPEN_STATUSES, warning_color=WarningColor.RED)
     if profile.supervisor_org_ids:
-        office = Q(ledger__owner_office_id__in=profile.supervisor_org_ids)
-        office_items = Item.objects.filter(office)
+        ledgers = office_ledger_ids(user, profile.supervisor_org_ids)
+        office_items = Item.objects.filter(ledger_id__in=ledgers)
         work["to_review"] = (
-            ProgressReport.objects.filter(
-                status=ReportStatus.SUBMITTED, item__ledger__owner_office_id__in=profile.supervisor_org_ids
-            )
+            ProgressReport.objects.filter(status=ReportStatus.SUBMITTED, item__ledger_id__in=ledgers)
             .select_related("item", "organisation", "author")
             .order_by("submitted_at", "id")
         )
         work["to_approve"] = office_items.filter(status=ItemStatus.COMPLETION_REQUESTED)
         work["extensions"] = ExtensionRequest.objects.filter(
-            status=ExtensionStatus.PENDING, item__ledger__owner_office_id__in=profile.supervisor_org_ids
+            status=ExtensionStatus.PENDING, item__ledger_id__in=ledgers
         ).select_related("item", "requested_by")
         work["drafts"] = office_items.filter(status=ItemStatus.DRAFT)
         work.setdefault(
