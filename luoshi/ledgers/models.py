@@ -117,7 +117,8 @@ class Ledger(VersionedModel):
         ]
 
     def __str__(self):
-        return f"{self.year}年 {self.name}"
+        # Ledger names often carry their year already ("2026年重点项目建设").
+        return self.name if self.name.startswith(str(self.year)) else f"{self.year}年 {self.name}"
 
     def get_absolute_url(self):
         return reverse("ledgers:ledger_detail", args=[self.pk])
