@@ -156,10 +156,11 @@ STORAGES = {
 }
 # Uploaded evidence lives outside the web root and is only served through a scoped view.
 MEDIA_ROOT = Path(os.environ.get("LUOSHI_MEDIA_ROOT", VAR_DIR / "media"))
-# No URL serves MEDIA_ROOT: evidence is only reachable through the scoped, audited download view.
+# No URL serves MEDIA_ROOT: evidence and attachments are only reachable through the scoped, audited
+# download views.
 MEDIA_URL = "/media-is-not-served/"
 
-# Evidence files: what may be uploaded, checked by content, and how big.
+# Evidence files and item attachments: checked by content (luoshi.core.uploads), and how big.
 EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

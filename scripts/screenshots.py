@@ -34,10 +34,11 @@ def main():
         def signed_in(username):
             page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}).new_page()
             page.goto(f"{BASE}/accounts/login/")
-            page.fill('input[name="username"]', username)
-            page.fill('input[name="password"]', PASSWORD)
+            form = page.locator("form", has=page.locator('input[name="password"]'))
+            form.locator('input[name="username"]').fill(username)
+            form.locator('input[name="password"]').fill(PASSWORD)
             with page.expect_navigation():
-                page.click('button[type="submit"]')
+                form.locator('[type="submit"]').click()
             return page
 
         supervisor = signed_in("supervisor")

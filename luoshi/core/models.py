@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,31 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class StoredFile(TimeStampedModel):
+    """A checked upload (``luoshi.core.uploads.check_upload``) kept under a server-made name.
+
+    Subclasses declare ``file`` with an ``upload_to`` built from ``sha256`` only: the uploaded name
+    is data (``original_name``), never part of a path. ``luoshi.core.uploads.stored_file_response``
+    serves any of them.
+    """
+
+    original_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("类型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
 
 
 class SnapshotModel(models.Model):

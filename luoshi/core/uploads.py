@@ -1,11 +1,13 @@
-"""Checking uploaded files by their content, not their name."""
+"""Checking uploaded files by their content, not their name; storing and serving them once checked."""
 
 import hashlib
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import puremagic
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -17,6 +19,8 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "word/document.xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xl/workbook.xml",
 }
+# Shown in the browser (previews of photos, scans); every other type is only ever downloaded.
+INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 ALLOWED_LABEL = "PDF、JPG、PNG、Word（.docx）、Excel（.xlsx）"
 # Office files are zips: refuse archives that would expand beyond this (zip bombs).
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024
@@ -89,3 +93,37 @@ def check_upload(upload, *, max_bytes: int) -> CheckedUpload:
         digest.update(chunk)
     upload.seek(0)
     return CheckedUpload(content_type=content_type, size=upload.size, sha256=digest.hexdigest())
+
+
+@contextmanager
+def storing(record, upload):
+    """Write ``upload`` to ``record.file`` (named by ``record.sha256``); remove it if the block fails.
+
+    The block writes the row and whatever goes with it. Should any of that fail, the file just
+    written is deleted, so a refused or failed attachment leaves nothing on disk. The storage never
+    overwrites: a second upload of the same content gets a name of its own, so the delete cannot
+    touch another record's file.
+    """
+    record.file.save(record.sha256, upload, save=False)
+    try:
+        yield record
+    except BaseException:
+        record.file.storage.delete(record.file.name)
+        raise
+
+
+def stored_file_response(stored) -> FileResponse:
+    """Serve a ``StoredFile``: with the type its content was checked as, never one the browser guesses.
+
+    Images and PDF open in the browser (previews); anything else is a download. The caller has
+    already checked that the user may see it, and records the download.
+    """
+    inline = stored.content_type in INLINE_TYPES
+    response = FileResponse(
+        stored.file.open("rb"),
+        as_attachment=not inline,
+        filename=stored.original_name,
+        content_type=stored.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

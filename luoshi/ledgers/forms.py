@@ -1,9 +1,12 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.forms import BootstrapFormMixin, DateInput, VersionedFormMixin
+from luoshi.core.uploads import ALLOWED_LABEL
 from luoshi.core.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from luoshi.ledgers.models import FieldTarget, FieldType, Item, Ledger, ProgressReport, Tag
 from luoshi.orgs.models import Organisation, User
@@ -191,6 +194,28 @@ class ReportForm(BootstrapFormMixin, ExtraFieldsMixin, forms.ModelForm):
         self.add_extra_fields(item.ledger, self.instance.measures if self.instance.pk else {})
         if not self.instance.pk:
             self.initial.setdefault("percent_complete", item.percent_complete)
+
+
+class AttachmentForm(BootstrapFormMixin, forms.Form):
+    """One file for an item's attachments; its type and size are checked by the service, by content."""
+
+    file = forms.FileField(
+        label=_("附件"),
+        error_messages={"required": _("请选择要上传的文件。"), "empty": _("所选文件是空文件。")},
+    )
+    description = forms.CharField(
+        label=_("说明"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("如：会议纪要、任务分解表")}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("允许上传：%(types)s，单个文件不超过 %(limit)s。") % {
+            "types": ALLOWED_LABEL,
+            "limit": filesizeformat(settings.EVIDENCE_MAX_BYTES),
+        }
 
 
 class TransitionForm(forms.Form):

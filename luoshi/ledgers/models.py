@@ -6,10 +6,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from luoshi.core.models import SnapshotModel, TimeStampedModel, VersionedModel
+from luoshi.core.models import SnapshotModel, StoredFile, TimeStampedModel, VersionedModel
 from luoshi.ledgers.querysets import (
     EvidenceQuerySet,
     ExtensionRequestQuerySet,
+    ItemAttachmentQuerySet,
     ItemQuerySet,
     LedgerQuerySet,
     ReportQuerySet,
@@ -369,14 +370,9 @@ def evidence_upload_to(instance, filename):
     return f"evidence/{instance.sha256[:2]}/{instance.sha256}"
 
 
-class Evidence(TimeStampedModel):
+class Evidence(StoredFile):
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="evidence")
     file = models.FileField(upload_to=evidence_upload_to, max_length=200)
-    original_name = models.CharField(_("文件名"), max_length=200)
-    content_type = models.CharField(_("类型"), max_length=100)
-    size = models.PositiveBigIntegerField(_("大小"))
-    sha256 = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     objects = EvidenceQuerySet.as_manager()
 
@@ -385,12 +381,29 @@ class Evidence(TimeStampedModel):
         verbose_name_plural = _("佐证材料")
         ordering = ["id"]
 
-    def __str__(self):
-        return self.original_name
 
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
+def attachment_upload_to(instance, filename):
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class ItemAttachment(StoredFile, SnapshotModel):
+    """附件: a document the item rests on (the decision, the task sheet…), apart from report evidence.
+
+    A snapshot model, so adding and removing one is on the audit trail as well as the item's timeline.
+    """
+
+    item = models.ForeignKey(
+        Item, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_upload_to, max_length=200)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+
+    objects = ItemAttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["id"]
 
 
 class ExtensionStatus(models.TextChoices):
@@ -447,6 +460,8 @@ class EventKind(models.TextChoices):
     EXTENSION_REFUSED = "extension_refused", _("不予延期")
     URGED = "urged", _("催办")
     COMMENT = "comment", _("评论")
+    ATTACHMENT_ADDED = "attachment_added", _("上传附件")
+    ATTACHMENT_REMOVED = "attachment_removed", _("删除附件")
 
 
 class ItemEvent(models.Model):

@@ -41,3 +41,14 @@ def is_leader_of(user, item) -> bool:
 
 def can_edit_item(user, item) -> bool:
     return is_supervisor_for(user, item)
+
+
+def can_attach(user, item) -> bool:
+    """Item attachments (附件): the ledger's supervisors and the lead unit's liaisons add them."""
+    return is_supervisor_for(user, item) or is_lead_liaison(user, item)
+
+
+def can_remove_attachment(user, attachment) -> bool:
+    """Whoever uploaded an attachment may take it back while they may still attach; a supervisor always."""
+    item = attachment.item
+    return is_supervisor_for(user, item) or (attachment.uploaded_by_id == user.pk and can_attach(user, item))

@@ -82,6 +82,11 @@ class EvidenceQuerySet(ScopedQuerySet):
         return Q(report__item_id__in=_visible_items(user))
 
 
+class ItemAttachmentQuerySet(ScopedQuerySet):
+    def scope_filter(self, user):
+        return Q(item_id__in=_visible_items(user))
+
+
 class ExtensionRequestQuerySet(ScopedQuerySet):
     def scope_filter(self, user):
         return Q(item_id__in=_visible_items(user))

@@ -8,6 +8,7 @@ from luoshi.ledgers.models import (
     ExtensionRequest,
     ExtensionStatus,
     Item,
+    ItemAttachment,
     ItemEvent,
     ItemStatus,
     Ledger,
@@ -78,6 +79,19 @@ def item_extensions(item: Item):
 
 def evidence_for_download(user, pk: int) -> Evidence:
     return Evidence.objects.visible_to(user).select_related("report__item").get(pk=pk)
+
+
+def item_attachments(item: Item):
+    return item.attachments.select_related("uploaded_by").order_by("id")
+
+
+def attachment_for_user(user, pk: int) -> ItemAttachment:
+    """An attachment whose item the user sees, loaded for the permission checks on it."""
+    return (
+        ItemAttachment.objects.visible_to(user)
+        .select_related("item__ledger", "item__lead_org", "uploaded_by")
+        .get(pk=pk)
+    )
 
 
 def report_for_user(user, pk: int) -> ProgressReport:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from luoshi.core.calendar import add_working_days, previous_working_day
 from luoshi.core.exceptions import StaleObjectError
-from luoshi.core.uploads import check_upload
+from luoshi.core.uploads import CheckedUpload, check_upload, storing
 from luoshi.ledgers.models import (
     DONE_STATUSES,
     EventKind,
@@ -24,6 +24,7 @@ from luoshi.ledgers.models import (
     FieldTarget,
     FieldType,
     Item,
+    ItemAttachment,
     ItemEvent,
     ItemStatus,
     Ledger,
@@ -35,13 +36,30 @@ from luoshi.ledgers.models import (
     Tag,
 )
 from luoshi.ledgers.periods import period_containing
-from luoshi.ledgers.permissions import can_edit_item, is_lead_liaison, is_supervisor_for, reporting_unit
+from luoshi.ledgers.permissions import (
+    can_attach,
+    can_edit_item,
+    can_remove_attachment,
+    is_lead_liaison,
+    is_supervisor_for,
+    reporting_unit,
+)
 from luoshi.ledgers.warnings import compute_warning
 from luoshi.ledgers.workflows import EXTENSION_WORKFLOW, ITEM_WORKFLOW, REPORT_WORKFLOW
 from luoshi.orgs.models import Organisation, User
 from luoshi.orgs.selectors import access_profile
 
 REPORTABLE_STATUSES = (ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS, ItemStatus.COMPLETION_REQUESTED)
+# What an edit writes besides the editable fields: values it recomputes from them.
+ITEM_EDIT_DERIVED_FIELDS = (
+    "extra",
+    "original_deadline",
+    "assessed_deadline",
+    "warning_color",
+    "schedule_category",
+    "warning_reason",
+    "warning_as_of",
+)
 ITEM_EDITABLE_FIELDS = (
     "parent",
     "kind",
@@ -304,8 +322,17 @@ def update_item(
     if item.original_deadline is None:
         item.original_deadline = item.assessed_deadline = item.deadline
     old_parent = before["parent"]
+    # Progress is derived and written without a version bump (reports, roll-ups): take the stored
+    # values under the row lock and write back only what this edit owns, so none is lost.
+    derived = (
+        Item.objects.select_for_update(of=("self",))
+        .values("percent_complete", "last_report_period_end")
+        .get(pk=item.pk)
+    )
+    item.percent_complete = derived["percent_complete"]
+    item.last_report_period_end = derived["last_report_period_end"]
     _store_warning(item, today(), has_children=Item.objects.filter(parent_id=item.pk).exists())
-    item.save()
+    item.save(update_fields=[*ITEM_EDITABLE_FIELDS, *ITEM_EDIT_DERIVED_FIELDS])
     if co_orgs is not None:
         item.co_orgs.set(co_orgs)
     if tags is not None:
@@ -519,6 +546,8 @@ def save_report(
         raise ValidationError({"text": _("请填写工作进展。")})
     if percent_complete is None or not 0 <= int(percent_complete) <= 100:
         raise ValidationError({"percent_complete": _("完成进度须在 0 到 100 之间。")})
+    # Every file is checked before any is stored: a bad second file must not leave the first on disk.
+    checked_files = [(upload, _check_file(upload)) for upload in files]
     period = period_containing(period_day or timezone.localdate(at), item.report_cycle)
     if report is None:
         report = ProgressReport.objects.filter(
@@ -547,16 +576,23 @@ def save_report(
     if submit:
         _mark_submitted(report, item, user, at)
     report.save()  # one write, already in its submitted state
-    for upload in files:
-        attach_evidence(report=report, user=user, upload=upload)
+    for upload, checked in checked_files:
+        attach_evidence(report=report, user=user, upload=upload, checked=checked)
     if submit:
         _count_submission(report, item, user, at, clock=now)
     return report
 
 
+def _check_file(upload) -> CheckedUpload:
+    """An evidence file or attachment, checked by content against the one size limit for both."""
+    return check_upload(upload, max_bytes=settings.EVIDENCE_MAX_BYTES)
+
+
 @transaction.atomic
-def attach_evidence(*, report: ProgressReport, user, upload) -> Evidence:
-    checked = check_upload(upload, max_bytes=settings.EVIDENCE_MAX_BYTES)
+def attach_evidence(
+    *, report: ProgressReport, user, upload, checked: CheckedUpload | None = None
+) -> Evidence:
+    checked = checked or _check_file(upload)
     evidence = Evidence(
         report=report,
         original_name=upload.name[:200],
@@ -565,8 +601,8 @@ def attach_evidence(*, report: ProgressReport, user, upload) -> Evidence:
         sha256=checked.sha256,
         uploaded_by=user,
     )
-    evidence.file.save(checked.sha256, upload, save=False)
-    evidence.save()
+    with storing(evidence, upload):
+        evidence.save()
     return evidence
 
 
@@ -1022,3 +1058,86 @@ def complete_milestone(*, milestone: Milestone, user, done_on: dt.date) -> Miles
         done_on=done_on.isoformat(),
     )
     return milestone
+
+
+# Item attachments ------------------------------------------------------------------------------
+# 附件: the documents an item rests on (the decision, the task sheet…), apart from report evidence.
+
+ATTACHMENT_DESCRIPTION_MAX_LENGTH = 200
+# A closed (销号) item is the archive: its attachments are what it was closed with.
+ATTACHMENTS_FROZEN_STATUSES = (ItemStatus.CLOSED,)
+
+
+def attachments_editable(item: Item) -> bool:
+    return item.status not in ATTACHMENTS_FROZEN_STATUSES
+
+
+def _check_attachments_editable(item: Item) -> None:
+    if not attachments_editable(item):
+        raise ValidationError(
+            _("事项当前状态为「%(status)s」，附件不能再修改。") % {"status": item.get_status_display()}
+        )
+
+
+@transaction.atomic
+def attach_to_item(*, item: Item, user, upload, description: str = "") -> ItemAttachment:
+    """Add a file to ``item``: checked by its content before anything is written.
+
+    The ledger's supervisors and the lead unit's liaisons may. A refused file writes nothing, and a
+    file stored for a row that then fails to be written is removed again.
+    """
+    if not can_attach(user, item):
+        raise ValidationError(_("只有本台账的督办员或牵头单位联络员可以上传附件。"))
+    _check_attachments_editable(item)
+    description = " ".join((description or "").split())
+    if len(description) > ATTACHMENT_DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "description": _("附件说明不能超过 %(max)d 个字，现有 %(n)d 个字。")
+                % {"max": ATTACHMENT_DESCRIPTION_MAX_LENGTH, "n": len(description)}
+            }
+        )
+    if upload is None:
+        raise ValidationError({"file": _("请选择要上传的文件。")})
+    checked = _check_file(upload)
+    same = item.attachments.filter(sha256=checked.sha256).first()
+    if same is not None:
+        raise ValidationError(
+            _("文件「%(name)s」与已有附件「%(existing)s」内容相同，无需重复上传。")
+            % {"name": upload.name, "existing": same.original_name}
+        )
+    attachment = ItemAttachment(
+        item=item,
+        original_name=upload.name[:200],
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=user,
+        description=description,
+    )
+    with storing(attachment, upload):
+        attachment.save()
+        _record(
+            item,
+            EventKind.ATTACHMENT_ADDED,
+            user,
+            comment=attachment.original_name,
+            attachment=attachment.pk,
+        )
+    return attachment
+
+
+@transaction.atomic
+def remove_attachment(*, attachment: ItemAttachment, user) -> None:
+    """Take an attachment off its item (its uploader, or a supervisor); the file goes once this commits."""
+    item = attachment.item
+    if not can_remove_attachment(user, attachment):
+        raise ValidationError(_("只有上传人或本台账的督办员可以删除附件。"))
+    _check_attachments_editable(item)
+    storage, name = attachment.file.storage, attachment.file.name
+    _record(
+        item, EventKind.ATTACHMENT_REMOVED, user, comment=attachment.original_name, attachment=attachment.pk
+    )
+    attachment.delete()
+    # Only after the commit: a rolled-back removal must still find its file.
+    transaction.on_commit(lambda: storage.delete(name))

@@ -36,4 +36,7 @@ urlpatterns = [
     path("reports/<int:pk>/review/", views.report_review, name="report_review"),
     path("extensions/<int:pk>/decide/", views.extension_decide, name="extension_decide"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
+    path("items/<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("attachments/<int:pk>/delete/", views.attachment_delete, name="attachment_delete"),
 ]

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,10 +14,12 @@ from django.views.generic import TemplateView
 
 from luoshi.audit.services import record_download
 from luoshi.core.exceptions import StaleObjectError
+from luoshi.core.uploads import stored_file_response
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.ledgers import selectors, services
 from luoshi.ledgers.filters import ItemFilterSet, LedgerFilterSet
 from luoshi.ledgers.forms import (
+    AttachmentForm,
     BulkActionForm,
     CommentForm,
     ExtensionDecisionForm,
@@ -38,6 +40,7 @@ from luoshi.ledgers.models import (
     ExtensionRequest,
     FieldTarget,
     Item,
+    ItemAttachment,
     Ledger,
     LedgerField,
     Milestone,
@@ -45,7 +48,14 @@ from luoshi.ledgers.models import (
     ReportStatus,
     SavedFilter,
 )
-from luoshi.ledgers.permissions import can_edit_item, is_lead_liaison, is_supervisor_for, reporting_unit
+from luoshi.ledgers.permissions import (
+    can_attach,
+    can_edit_item,
+    can_remove_attachment,
+    is_lead_liaison,
+    is_supervisor_for,
+    reporting_unit,
+)
 from luoshi.ledgers.tables import ItemTable, LedgerTable
 from luoshi.orgs.models import Organisation, Role
 from luoshi.orgs.selectors import access_profile
@@ -218,6 +228,8 @@ class ItemDetailView(RoleRequiredMixin, View):
         user = request.user
         events = list(selectors.item_timeline(item))
         reports = list(selectors.item_reports(item))
+        attachments = list(selectors.item_attachments(item))
+        attachments_editable = services.attachments_editable(item)
         return {
             "item": item,
             "ancestors": _ancestors(item),
@@ -232,6 +244,14 @@ class ItemDetailView(RoleRequiredMixin, View):
             and item.status in services.REPORTABLE_STATUSES,
             "can_review": is_supervisor_for(user, item),
             "can_request_extension": is_lead_liaison(user, item) and item.deadline is not None,
+            "attachments": attachments,
+            "can_attach": attachments_editable and can_attach(user, item),
+            "removable_attachments": {
+                attachment.pk
+                for attachment in attachments
+                if attachments_editable and can_remove_attachment(user, attachment)
+            },
+            "attachment_form": AttachmentForm(),
             "comment_form": CommentForm(),
             "extension_form": ExtensionRequestForm(),
             "milestone_form": MilestonePlanForm(),
@@ -515,22 +535,69 @@ def report_review(request, pk):
     return _detail_response(request, report.item)
 
 
+def _serve_stored_file(request, stored):
+    """A file the user may see (the caller loaded it through its scoped selector), audited as downloaded."""
+    record_download(obj=stored, user=request.user)
+    return stored_file_response(stored)
+
+
 @login_required
 def evidence_download(request, pk):
     try:
         evidence = selectors.evidence_for_download(request.user, pk)
     except Evidence.DoesNotExist:
         raise Http404 from None
-    record_download(obj=evidence, user=request.user)
-    inline = evidence.is_image or evidence.content_type == "application/pdf"
-    response = FileResponse(
-        evidence.file.open("rb"),
-        as_attachment=not inline,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _serve_stored_file(request, evidence)
+
+
+# Item attachments -------------------------------------------------------------------------------
+
+
+def _attachment_or_404(request, pk) -> ItemAttachment:
+    try:
+        return selectors.attachment_for_user(request.user, pk)
+    except ItemAttachment.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_POST
+def attachment_upload(request, pk):
+    item = _item_or_404(request, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = services.attach_to_item(
+                item=item,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                description=form.cleaned_data["description"],
+            )
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        else:
+            messages.success(request, _("附件「%(name)s」已上传。") % {"name": attachment.original_name})
+    else:
+        messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
+    return _detail_response(request, item)
+
+
+@login_required
+def attachment_download(request, pk):
+    return _serve_stored_file(request, _attachment_or_404(request, pk))
+
+
+@login_required
+@require_POST
+def attachment_delete(request, pk):
+    attachment = _attachment_or_404(request, pk)
+    try:
+        services.remove_attachment(attachment=attachment, user=request.user)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, _("附件「%(name)s」已删除。") % {"name": attachment.original_name})
+    return _detail_response(request, attachment.item)
 
 
 class SavedFilterView(LoginRequiredMixin, View):

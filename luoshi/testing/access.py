@@ -18,6 +18,7 @@ from luoshi.ledgers.models import (
     Evidence,
     ExtensionRequest,
     Item,
+    ItemAttachment,
     ItemEvent,
     ItemStatus,
     Ledger,
@@ -67,8 +68,9 @@ class Scene:
 
     Inside (the world's office and units): ``item`` in progress (led by lead_unit, co-unit co_unit,
     lead leader ``leader``) with two milestones (``milestone`` is the first), the lead unit's submitted
-    ``lead_report`` and its ``evidence`` and the co-unit's ``draft_report``; ``item2`` (same people)
-    with a pending ``extension``; an unused custom ``field`` on the world's ledger.
+    ``lead_report`` and its ``evidence``, the co-unit's ``draft_report`` and an ``attachment`` the lead
+    liaison uploaded; ``item2`` (same people) with a pending ``extension``; an unused custom ``field``
+    on the world's ledger.
 
     Outside: ``foreign_office`` owns ``foreign_ledger``; its ``foreign_item`` is led by ``foreign_unit``
     (a sibling of lead_unit under the district government, overseen by no one in the world) with the
@@ -80,6 +82,7 @@ class Scene:
     lead_report: ProgressReport
     draft_report: ProgressReport
     evidence: Evidence
+    attachment: ItemAttachment
     milestone: Milestone
     item2: Item
     extension: ExtensionRequest
@@ -94,6 +97,7 @@ class Scene:
     foreign_lead_report: ProgressReport
     foreign_draft_report: ProgressReport
     foreign_evidence: Evidence
+    foreign_attachment: ItemAttachment
     foreign_milestone: Milestone
     foreign_extension: ExtensionRequest
     foreign_field: LedgerField
@@ -124,6 +128,11 @@ def _populate(item, *, supervisor, liaison, co_liaison, tag: str):
     )
     item = Item.objects.get(pk=item.pk)
     return item, lead_report, draft, lead_report.evidence.get(), item.milestones.order_by("due_date").first()
+
+
+def _attachment(item, liaison, tag: str) -> ItemAttachment:
+    upload = SimpleUploadedFile(f"{tag}任务分解表.pdf", PDF + tag.encode(), content_type="application/pdf")
+    return services.attach_to_item(item=item, user=liaison, upload=upload, description=f"{tag}会议决定")
 
 
 def _extension(item, liaison, tag: str) -> ExtensionRequest:
@@ -171,6 +180,7 @@ def build_scene(world) -> Scene:
         lead_report=lead_report,
         draft_report=draft,
         evidence=evidence,
+        attachment=_attachment(item, w.lead_liaison, "本区"),
         milestone=milestone,
         item2=item2,
         extension=extension,
@@ -184,6 +194,7 @@ def build_scene(world) -> Scene:
         foreign_lead_report=foreign_lead_report,
         foreign_draft_report=foreign_draft,
         foreign_evidence=foreign_evidence,
+        foreign_attachment=_attachment(foreign_item, foreign_liaison, "外区"),
         foreign_milestone=foreign_milestone,
         foreign_extension=_extension(foreign_item, foreign_liaison, "外区"),
         foreign_field=LedgerFieldFactory(ledger=foreign_ledger, key="secret_note", label="外区字段"),
@@ -250,6 +261,7 @@ SNAPSHOT_MODELS = (
     ItemEvent,
     ProgressReport,
     Evidence,
+    ItemAttachment,
     ExtensionRequest,
     SavedFilter,
 )

@@ -22,10 +22,11 @@ def sign_in(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         page.goto(live_server.url + "/accounts/login/")
-        page.fill('input[name="username"]', username)
-        page.fill('input[name="password"]', password)
+        form = page.locator("form", has=page.locator('input[name="password"]'))
+        form.locator('input[name="username"]').fill(username)
+        form.locator('input[name="password"]').fill(password)
         with page.expect_navigation():
-            page.click('button[type="submit"]')
+            form.locator('[type="submit"]').click()
         assert "/accounts/login/" not in page.url, f"login as {username} failed"
         return page
 

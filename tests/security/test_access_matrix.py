@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -37,6 +38,7 @@ from luoshi.testing.access import (
     MISSING_PK,
     NOT_FOUND,
     OK,
+    PDF,
     REFUSED,
     Outcome,
     Scene,
@@ -129,6 +131,12 @@ def _today_plus(days: int) -> str:
 
 
 REPORT = {"text": "完成前期手续", "percent_complete": "50", "problems": "", "next_steps": ""}
+
+
+def _pdf(name: str) -> SimpleUploadedFile:
+    """A new upload per request (a file object is read once); unlike the scene's, so not a duplicate."""
+    return SimpleUploadedFile(name, PDF + name.encode(), content_type="application/pdf")
+
 
 RULES = [
     # The root only redirects to 我的工作, which has its own rule; there is nothing to scope here.
@@ -401,6 +409,30 @@ RULES = [
         outside=lambda s, u: s.foreign_evidence,
         expect=each(OK, ITEM_VIEWERS),
     ),
+    # Item attachments: the ledger's supervisors and the lead unit's liaison add them; the scene's
+    # ``attachment`` was uploaded by the lead liaison, so it and the supervisor may remove it.
+    Rule(
+        "ledgers:attachment_upload",
+        "post",
+        inside=_item,
+        outside=_foreign_item,
+        data=lambda s, o: {"file": _pdf("会议纪要.pdf"), "description": "专题会议纪要"},
+        expect={**each(REFUSED, ITEM_VIEWERS), "supervisor": DONE, "lead_liaison": DONE},
+    ),
+    Rule(
+        "ledgers:attachment_download",
+        "get",
+        inside=lambda s, u: s.attachment,
+        outside=lambda s, u: s.foreign_attachment,
+        expect=each(OK, ITEM_VIEWERS),
+    ),
+    Rule(
+        "ledgers:attachment_delete",
+        "post",
+        inside=lambda s, u: s.attachment,
+        outside=lambda s, u: s.foreign_attachment,
+        expect={**each(REFUSED, ITEM_VIEWERS), "supervisor": DONE, "lead_liaison": DONE},
+    ),
     # dashboards ------------------------------------------------------------------------------------
     Rule("dashboards:battle_map", "get", expect=each(OK, BUSINESS)),
     # audit (the audit admin's duty alone) ----------------------------------------------------------
@@ -534,8 +566,9 @@ def scene(db, _module_scene) -> Scene:
 
 def _text(response) -> str:
     if response.streaming:
+        # Consuming the stream closes the response inside the test client's guard; closing it again
+        # here would fire request_finished, and Django would drop the connection mid-transaction.
         body = b"".join(response.streaming_content)
-        response.close()
         return body.decode(errors="replace")
     if response.get("Content-Type", "").startswith("application/json"):
         return json.dumps(response.json(), ensure_ascii=False)

@@ -529,3 +529,13 @@ def test_transition_reads_the_injected_clock(world):
     assert done.warning_as_of == _today() - dt.timedelta(days=3)
     event = ItemEvent.objects.get(item=item, action="complete")
     assert event.created_at == at
+
+
+def test_edit_does_not_overwrite_progress_rolled_up_meanwhile(world):
+    """A report or roll-up writes percent without bumping the version; an edit must not undo it."""
+    loaded = Item.objects.get(pk=world.item.pk)
+    Item.objects.filter(pk=world.item.pk).update(percent_complete=55)
+    services.update_item(item=loaded, user=world.supervisor, version=loaded.version, title="改名后的事项")
+    stored = Item.objects.get(pk=world.item.pk)
+    assert stored.title == "改名后的事项"
+    assert stored.percent_complete == 55
