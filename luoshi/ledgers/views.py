@@ -360,76 +360,93 @@ def _detail_response(request, item, **extra):
     return redirect(item)
 
 
+def _form_errors(form) -> str:
+    return "；".join(
+        f"{form.fields[name].label}：{message}"
+        if name in form.fields and form.fields[name].label
+        else message
+        for name, errors in form.errors.items()
+        for message in errors
+    )
+
+
+def _item_action(request, item, form, perform, success):
+    """Run one action from the item page: refusals become messages, then the item is shown again.
+
+    ``perform(cleaned_data)`` calls the service; ``success`` is the message, or a function of the
+    service's result that makes it.
+    """
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _detail_response(request, item)
+    try:
+        result = perform(form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, success(result) if callable(success) else success)
+    return _detail_response(request, item)
+
+
+def _transition(user, item, data):
+    try:
+        return services.transition_item(
+            item=item, action=data["action"], user=user, comment=data["comment"], version=data["version"]
+        )
+    except StaleObjectError as error:
+        raise ValidationError(_("事项已被其他人更新，请查看最新状态后再操作。")) from error
+
+
 @login_required
 @require_POST
 def item_transition(request, pk):
     item = _item_or_404(request, pk)
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("操作无效。"))
-        return _detail_response(request, item)
-    try:
-        services.transition_item(
-            item=item,
-            action=form.cleaned_data["action"],
-            user=request.user,
-            comment=form.cleaned_data["comment"],
-            version=form.cleaned_data["version"],
-        )
-    except StaleObjectError:
-        messages.error(request, _("事项已被其他人更新，请查看最新状态后再操作。"))
-    except ValidationError as error:
-        messages.error(request, "；".join(error.messages))
-    else:
-        messages.success(request, _("操作成功。"))
-    return _detail_response(request, item)
+    return _item_action(
+        request,
+        item,
+        TransitionForm(request.POST),
+        lambda data: _transition(request.user, item, data),
+        _("操作成功。"),
+    )
 
 
 @login_required
 @require_POST
 def item_comment(request, pk):
     item = _item_or_404(request, pk)
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.add_comment(item=item, user=request.user, text=form.cleaned_data["text"])
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-    else:
-        messages.error(request, _("评论内容不能为空。"))
-    return _detail_response(request, item)
+    return _item_action(
+        request,
+        item,
+        CommentForm(request.POST),
+        lambda data: services.add_comment(item=item, user=request.user, text=data["text"]),
+        _("评论已发表。"),
+    )
 
 
 @login_required
 @require_POST
 def item_milestones(request, pk):
     item = _item_or_404(request, pk)
-    form = MilestonePlanForm(request.POST)
-    if form.is_valid():
-        try:
-            services.schedule_milestones(item=item, user=request.user, phases=form.cleaned_data["phases"])
-            messages.success(request, _("已按完成时限倒排工期。"))
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-    else:
-        messages.error(request, "；".join(form.errors["phases"]))
-    return _detail_response(request, item)
+    return _item_action(
+        request,
+        item,
+        MilestonePlanForm(request.POST),
+        lambda data: services.schedule_milestones(item=item, user=request.user, phases=data["phases"]),
+        _("已按完成时限倒排工期。"),
+    )
 
 
 @login_required
 @require_POST
 def extension_request(request, pk):
     item = _item_or_404(request, pk)
-    form = ExtensionRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            services.request_extension(item=item, user=request.user, **form.cleaned_data)
-            messages.success(request, _("延期申请已提交，等待督办员审批。"))
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-    else:
-        messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
-    return _detail_response(request, item)
+    return _item_action(
+        request,
+        item,
+        ExtensionRequestForm(request.POST),
+        lambda data: services.request_extension(item=item, user=request.user, **data),
+        _("延期申请已提交，等待督办员审批。"),
+    )
 
 
 @login_required
@@ -439,20 +456,19 @@ def extension_decide(request, pk):
         extension = selectors.extension_for_user(request.user, pk)
     except ExtensionRequest.DoesNotExist:
         raise Http404 from None
-    form = ExtensionDecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.decide_extension(
-                request=extension,
-                user=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                comment=form.cleaned_data["comment"],
-                excused=form.cleaned_data["excused"],
-            )
-            messages.success(request, _("已处理延期申请。"))
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-    return _detail_response(request, extension.item)
+    return _item_action(
+        request,
+        extension.item,
+        ExtensionDecisionForm(request.POST),
+        lambda data: services.decide_extension(
+            request=extension,
+            user=request.user,
+            approve=data["decision"] == "approve",
+            comment=data["comment"],
+            excused=data["excused"],
+        ),
+        _("已处理延期申请。"),
+    )
 
 
 class ReportEditView(RoleRequiredMixin, ServiceFormMixin, View):
@@ -520,19 +536,15 @@ def report_review(request, pk):
         report = selectors.report_for_user(request.user, pk)
     except ProgressReport.DoesNotExist:
         raise Http404 from None
-    form = ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            services.review_report(
-                report=report,
-                user=request.user,
-                accept=form.cleaned_data["decision"] == "accept",
-                comment=form.cleaned_data["comment"],
-            )
-            messages.success(request, _("审核完成。"))
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-    return _detail_response(request, report.item)
+    return _item_action(
+        request,
+        report.item,
+        ReviewForm(request.POST),
+        lambda data: services.review_report(
+            report=report, user=request.user, accept=data["decision"] == "accept", comment=data["comment"]
+        ),
+        _("审核完成。"),
+    )
 
 
 def _serve_stored_file(request, stored):
@@ -564,22 +576,15 @@ def _attachment_or_404(request, pk) -> ItemAttachment:
 @require_POST
 def attachment_upload(request, pk):
     item = _item_or_404(request, pk)
-    form = AttachmentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            attachment = services.attach_to_item(
-                item=item,
-                user=request.user,
-                upload=form.cleaned_data["file"],
-                description=form.cleaned_data["description"],
-            )
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-        else:
-            messages.success(request, _("附件「%(name)s」已上传。") % {"name": attachment.original_name})
-    else:
-        messages.error(request, "；".join(m for errors in form.errors.values() for m in errors))
-    return _detail_response(request, item)
+    return _item_action(
+        request,
+        item,
+        AttachmentForm(request.POST, request.FILES),
+        lambda data: services.attach_to_item(
+            item=item, user=request.user, upload=data["file"], description=data["description"]
+        ),
+        lambda attachment: _("附件「%(name)s」已上传。") % {"name": attachment.original_name},
+    )
 
 
 @login_required
@@ -649,14 +654,7 @@ def _milestone_refused(request, item, form):
     """A refused milestone change: htmx gets the form back, open, with the message next to its field."""
     if request.htmx:
         return _detail_response(request, item, bound_milestone_form=form)
-    messages.error(
-        request,
-        "；".join(
-            f"{form.fields[name].label}：{message}" if name in form.fields else message
-            for name, errors in form.errors.items()
-            for message in errors
-        ),
-    )
+    messages.error(request, _form_errors(form))
     return redirect(item)
 
 
