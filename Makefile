@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2
 # Never let uv download a Python: use the interpreter that is here.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo lint browser test test-sqlite test-postgres clean
+.PHONY: install demo lint browser test test-sqlite test-postgres messages clean
 
 install: $(VENV)/.synced node_modules/.installed
 	$(VENV)/bin/python scripts/vendor_assets.py
@@ -62,6 +62,15 @@ test-sqlite: install browser
 
 test-postgres: install browser
 	scripts/with-postgres $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# After changing UI strings: refresh the English catalogue, translate what is new in
+# luoshi/locale/en/LC_MESSAGES/django.po, then run this again to compile it. Both files are
+# committed (fresh machines need no gettext); the suite fails on a missing translation.
+messages: $(VENV)/.synced
+	@command -v msgfmt >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update && apt-get install -y gettext; }
+	$(VENV)/bin/python manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=.tools \
+		--ignore='tests/*' --ignore='bench/*'
+	$(VENV)/bin/python manage.py compilemessages -l en --ignore=.venv
 
 # Removes tools, dependencies and caches; keeps data (db.sqlite3, media/, var/).
 clean:

@@ -249,7 +249,7 @@ class MilestonePlanForm(BootstrapFormMixin, forms.Form):
 
     phases = forms.CharField(
         label=_("节点（每行一个：名称 工作日数）"),
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "方案制定 5\n组织实施 20\n验收总结 5"}),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("方案制定 5\n组织实施 20\n验收总结 5")}),
     )
 
     def clean_phases(self):

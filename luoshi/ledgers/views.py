@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -88,7 +89,7 @@ class LedgerListView(ObjectListView):
     table_class = LedgerTable
     template_name = "ledgers/ledger_list.html"
     filterset_class = LedgerFilterSet
-    title = _("台账")
+    title = gettext_lazy("台账")
 
     def get_queryset(self):
         return selectors.ledger_list(self.request.user)
@@ -144,7 +145,7 @@ class ItemListView(ObjectListView):
     table_class = ItemTable
     filterset_class = ItemFilterSet
     template_name = "ledgers/item_list.html"
-    title = _("事项")
+    title = gettext_lazy("事项")
 
     def get_queryset(self):
         return selectors.item_list(self.request.user)

@@ -2,6 +2,21 @@
 (function () {
   "use strict";
 
+  // Interface text comes translated from the layout (<body data-msg-*>); Chinese is the fallback.
+  function message(name, fallback) {
+    return (document.body && document.body.dataset[name]) || fallback;
+  }
+
+  function noResults() {
+    return '<div class="no-results">' + escapeHtml(message("msgNoResults", "无匹配结果")) + "</div>";
+  }
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   function initAutocomplete(root) {
     root.querySelectorAll("select[data-autocomplete-url]").forEach(function (select) {
       if (select.tomselect) return;
@@ -19,7 +34,7 @@
             .then(function (json) { callback(json.results); })
             .catch(function () { callback(); });
         },
-        render: { no_results: function () { return '<div class="no-results">无匹配结果</div>'; } },
+        render: { no_results: noResults },
       });
     });
   }
@@ -62,20 +77,21 @@
               if (result.ok) {
                 callback({ value: String(result.json.value), text: result.json.text });
               } else {
-                feedback.textContent = result.json.error || "未能新建。";
+                feedback.textContent = result.json.error || message("msgCreateFailed", "未能新建。");
                 callback();
               }
             })
             .catch(function () {
-              feedback.textContent = "网络错误，未能新建，请稍后再试。";
+              feedback.textContent = message("msgNetworkError", "网络错误，未能新建，请稍后再试。");
               callback();
             });
         },
         render: {
           option_create: function (data, escape) {
-            return '<div class="create">新建「' + escape(data.input) + "」</div>";
+            var text = escapeHtml(message("msgCreate", "新建「{input}」"));
+            return '<div class="create">' + text.split("{input}").join(escape(data.input)) + "</div>";
           },
-          no_results: function () { return '<div class="no-results">无匹配结果</div>'; },
+          no_results: noResults,
         },
       });
       control.wrapper.after(feedback);
@@ -100,11 +116,21 @@
     });
   }
 
+  // <select data-autosubmit> (the language switch) submits its form when changed.
+  function initAutosubmit(root) {
+    root.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        if (select.form) select.form.submit();
+      });
+    });
+  }
+
   function init(root) {
     initAutocomplete(root);
     initCreatable(root);
     initSelectAll(root);
     initConfirm(root);
+    initAutosubmit(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
