@@ -20,10 +20,22 @@ class VersionedFormMixin(forms.Form):
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """An ISO date field that flatpickr (app.js) turns into a Chinese calendar picker.
+
+    A text input rather than the browser's own date input, so the picker and the typed format
+    (2026-03-31) are the same in every browser an office uses.
+    """
+
+    input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs={"class": "form-control", **(attrs or {})}, format="%Y-%m-%d")
+        defaults = {
+            "class": "form-control",
+            "data-datepicker": "",
+            "autocomplete": "off",
+            "placeholder": "YYYY-MM-DD",
+        }
+        super().__init__(attrs={**defaults, **(attrs or {})}, format="%Y-%m-%d")
 
 
 class BootstrapFormMixin:

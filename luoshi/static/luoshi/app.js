@@ -125,7 +125,30 @@
     });
   }
 
+  function initDatepickers(root) {
+    var chinese = (document.documentElement.lang || "").indexOf("zh") === 0;
+    root.querySelectorAll("input[data-datepicker]").forEach(function (input) {
+      if (input._flatpickr) return;
+      flatpickr(input, {
+        dateFormat: "Y-m-d",
+        allowInput: true,
+        // Chinese offices plan their weeks from Monday.
+        locale: chinese && flatpickr.l10ns.zh ? Object.assign({}, flatpickr.l10ns.zh, { firstDayOfWeek: 1 }) : "default",
+      });
+    });
+  }
+
+  function initMultiSelects(root) {
+    // Long option lists (status, colour) as compact tag pickers instead of tall list boxes.
+    root.querySelectorAll("select[multiple]:not([data-autocomplete-url])").forEach(function (select) {
+      if (select.tomselect) return;
+      new TomSelect(select, { plugins: ["remove_button"], hidePlaceholder: true });
+    });
+  }
+
   function init(root) {
+    initDatepickers(root);
+    initMultiSelects(root);
     initAutocomplete(root);
     initCreatable(root);
     initSelectAll(root);
