@@ -73,6 +73,17 @@ class WarningColor(models.TextChoices):
     SUSPENDED = "suspended", _("已中止")
 
 
+# Tabler badge classes for each warning colour.
+WARNING_BADGE_CLASSES = {
+    "red": "bg-red-lt",
+    "yellow": "bg-yellow-lt",
+    "green": "bg-green-lt",
+    "not_started": "bg-secondary-lt",
+    "done": "bg-blue-lt",
+    "suspended": "bg-dark-lt",
+}
+
+
 class ScheduleCategory(models.TextChoices):
     """The four categories offices report progress in."""
 
@@ -279,6 +290,10 @@ class Item(VersionedModel):
 
     def get_absolute_url(self):
         return reverse("ledgers:item_detail", args=[self.pk])
+
+    @property
+    def warning_badge_class(self) -> str:
+        return WARNING_BADGE_CLASSES.get(self.warning_color, "")
 
     @property
     def is_done(self) -> bool:

@@ -5,24 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from luoshi.ledgers.models import Item, Ledger
 
-COLOR_BADGES = {
-    "red": "bg-red-lt",
-    "yellow": "bg-yellow-lt",
-    "green": "bg-green-lt",
-    "not_started": "bg-secondary-lt",
-    "done": "bg-blue-lt",
-    "suspended": "bg-dark-lt",
-}
-
-
-def warning_badge(item) -> str:
-    return format_html(
-        '<span class="badge {}" title="{}">{}</span>',
-        COLOR_BADGES.get(item.warning_color, ""),
-        item.warning_reason,
-        item.get_warning_color_display(),
-    )
-
 
 class ItemTable(tables.Table):
     selection = tables.CheckBoxColumn(accessor="pk", attrs={"input": {"name": "pk", "form": "bulk-form"}})
@@ -51,19 +33,11 @@ class ItemTable(tables.Table):
         order_by = ("deadline",)
         attrs = {"class": "table table-vcenter card-table table-hover"}
         empty_text = _("没有符合条件的事项。")
+        template_name = "ledgers/tables/item_table.html"
 
-    def render_warning_color(self, value, record):
-        return format_html(
-            '{}<div class="small text-secondary">{}</div>', warning_badge(record), record.warning_reason
-        )
-
-    def render_percent_complete(self, value):
-        return format_html(
-            '<div class="d-flex align-items-center gap-2">'
-            '<progress class="progress progress-sm w-6" value="{}" max="100"></progress><span>{}%</span></div>',
-            value,
-            value,
-        )
+    @property
+    def selectable(self) -> bool:
+        return self.columns["selection"].visible
 
 
 class LedgerTable(tables.Table):
