@@ -114,7 +114,7 @@ def _unit_items(user):
     return Item.objects.filter(Q(lead_org_id__in=units) | Q(owner_id=user.pk))
 
 
-def my_work(user, limit: int = 20) -> dict:
+def my_work(user, limit: int = 10) -> dict:
     """What waits for this user, by kind; each list is short and links to the full filtered list."""
     ensure_warnings_current()
     profile = access_profile(user)

@@ -37,17 +37,20 @@ from luoshi.ledgers.forms import (
     TransitionForm,
 )
 from luoshi.ledgers.models import (
+    OPEN_STATUSES,
     Evidence,
     ExtensionRequest,
     FieldTarget,
     Item,
     ItemAttachment,
+    ItemStatus,
     Ledger,
     LedgerField,
     Milestone,
     ProgressReport,
     ReportStatus,
     SavedFilter,
+    WarningColor,
 )
 from luoshi.ledgers.permissions import (
     can_attach,
@@ -80,8 +83,22 @@ class MyWorkView(RoleRequiredMixin, TemplateView):
             return redirect("orgs:home")
         return super().dispatch(request, *args, **kwargs)
 
+    # Sections whose items the item list can show in full, and the filter that does it.
+    FULL_LIST_FILTERS = {
+        "to_accept": {"status": [ItemStatus.ASSIGNED]},
+        "to_approve": {"status": [ItemStatus.COMPLETION_REQUESTED]},
+        "drafts": {"status": [ItemStatus.DRAFT]},
+        "overdue": {"color": [WarningColor.RED], "status": list(OPEN_STATUSES)},
+        "led_red": {"color": [WarningColor.RED], "status": list(OPEN_STATUSES)},
+    }
+
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "work": selectors.my_work(self.request.user)}
+        work = selectors.my_work(self.request.user)
+        for key, section in work.items():
+            query = self.FULL_LIST_FILTERS.get(key)
+            if query and section["count"] > len(section["rows"]):
+                section["more_url"] = f"{reverse('ledgers:item_list')}?{urlencode(query, doseq=True)}"
+        return {**super().get_context_data(**kwargs), "work": work}
 
 
 class LedgerListView(ObjectListView):

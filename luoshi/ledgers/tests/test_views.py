@@ -355,3 +355,11 @@ def test_ledger_list_and_create(client, world):
     assert response.status_code == 302
     login(client, world.lead_liaison)
     assert client.get(reverse("ledgers:ledger_create")).status_code == 404
+
+
+def test_my_work_links_a_long_section_to_the_full_list(client, world):
+    for index in range(12):
+        world.advance(world.make_item(title=f"待签收事项{index}"), ItemStatus.ASSIGNED)
+    page = login(client, world.lead_liaison).get(reverse("ledgers:my_work")).content.decode()
+    assert 'data-testid="count-to_accept">12<' in page
+    assert "查看全部" in page and "status=assigned" in page
