@@ -1,15 +1,12 @@
-"""Generic views every module builds on: scoped lists with filters, tables and htmx, and scoped objects.
+"""Generic views every module builds on: role-gated, scoped lists with filters, tables and htmx.
 
 A module's view names its selector (who may see what), filter set, table and template;
 scoping, pagination, htmx partial rendering and 404-outside-scope come from here.
 """
 
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -29,16 +26,6 @@ class RoleRequiredMixin(LoginRequiredMixin):
         if self.required_roles and not (access_profile(request.user).roles & set(self.required_roles)):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
-
-
-class ScopedObjectMixin(RoleRequiredMixin):
-    """Loads ``self.object`` through the view's scoped queryset: outside the user's scope is a 404."""
-
-    def get_scoped_queryset(self):
-        raise ImproperlyConfigured(f"{type(self).__name__} must say where its objects come from")
-
-    def get_object(self, queryset=None):
-        return get_object_or_404(self.get_scoped_queryset(), pk=self.kwargs["pk"])
 
 
 class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
@@ -76,10 +63,6 @@ class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
         return context
 
 
-class ObjectDetailView(ScopedObjectMixin, DetailView):
-    pass
-
-
 class ServiceFormMixin:
     """Runs a service from a valid form; a ``ValidationError`` lands on the form, next to its field."""
 
@@ -93,28 +76,3 @@ class ServiceFormMixin:
             else:
                 form.add_error(None, error.messages)
             return None
-
-
-class ActionView(ScopedObjectMixin, TemplateView):
-    """A POST-only action on one scoped object; refusals come back as messages, not crashes."""
-
-    http_method_names = ["post"]
-
-    def post(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        try:
-            message = self.perform(self.object)
-        except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
-        except PermissionDenied:
-            raise Http404 from None
-        else:
-            if message:
-                messages.success(request, message)
-        return redirect(self.get_success_url())
-
-    def perform(self, obj) -> str:
-        raise ImproperlyConfigured(f"{type(self).__name__} must say where its objects come from")
-
-    def get_success_url(self):
-        return self.object.get_absolute_url()

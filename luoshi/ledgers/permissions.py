@@ -1,6 +1,5 @@
 """Who may act on an item, per role. Used by the workflows and to show only the actions a user may take."""
 
-from luoshi.orgs.models import Role
 from luoshi.orgs.selectors import access_profile
 
 
@@ -30,13 +29,6 @@ def reporting_unit(user, item):
         if _under(org.path, profile.unit_paths):
             return org
     return None
-
-
-def is_leader_of(user, item) -> bool:
-    profile = access_profile(user)
-    return profile.has(Role.LEADER) and (
-        item.lead_leader_id == user.pk or _under(item.lead_org.path, profile.charge_paths)
-    )
 
 
 def can_edit_item(user, item) -> bool:

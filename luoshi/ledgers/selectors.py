@@ -9,7 +9,6 @@ from luoshi.ledgers.models import (
     ExtensionStatus,
     Item,
     ItemAttachment,
-    ItemEvent,
     ItemStatus,
     Ledger,
     ProgressReport,
@@ -163,13 +162,5 @@ def my_work(user, limit: int = 10) -> dict:
     return result
 
 
-def timeline_report_ids(events) -> set[int]:
-    return {event.report_id for event in events if event.report_id}
-
-
 def report_period_for(item: Item, day=None):
     return period_containing(day or today(), item.report_cycle)
-
-
-def item_events_for_audit(item: Item):
-    return ItemEvent.objects.filter(item=item).count()

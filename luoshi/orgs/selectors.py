@@ -75,23 +75,6 @@ def subtree_id_list(user, paths: tuple[str, ...]) -> list[int]:
     return cache[paths]
 
 
-def organisations_for_choice():
-    return Organisation.objects.filter(is_active=True).only("id", "name", "short_name", "path", "depth")
-
-
-def subtree_ids(org: Organisation):
-    """A subquery of the ids of ``org`` and every unit below it."""
-    return Organisation.objects.filter(path__startswith=org.path).values("id")
-
-
-def path_match(field_name: str, paths) -> Q:
-    """``Q`` matching rows whose organisation (``field_name``) lies under any of ``paths``."""
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{field_name}__path__startswith": path})
-    return condition
-
-
 def organisation_list(*, search: str = ""):
     queryset = Organisation.objects.select_related("parent")
     if search:
