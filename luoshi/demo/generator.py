@@ -713,7 +713,8 @@ class BulkWriter:
             row = rows[spec.index]
             warning = compute_warning(row, plan.today, has_children=bool(spec.children))
             row.warning_color, row.schedule_category = warning.color, warning.category
-            row.warning_reason, row.warning_as_of = warning.reason, plan.today
+            row.warning_reason_code, row.warning_reason_args = warning.code, warning.args
+            row.warning_as_of = plan.today
         Item.objects.bulk_create(rows.values(), batch_size=self.batch_size)
         through = Item.co_orgs.through
         through.objects.bulk_create(

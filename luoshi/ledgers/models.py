@@ -84,6 +84,32 @@ WARNING_BADGE_CLASSES = {
 }
 
 
+# Why an item has its warning colour, as a code with arguments: stored so, and put into words in the
+# reader's language when shown.
+WARNING_REASONS = {
+    "completed": ItemStatus.COMPLETED.label,
+    "closed": ItemStatus.CLOSED.label,
+    "suspended": _("已中止"),
+    "overdue": _("已超期%(days)d个工作日"),
+    "past_deadline": _("已超过完成时限"),
+    "draft": _("尚未交办"),
+    "report_missing": _("逾期未报送进展（应于%(month)d月%(day)d日前报送）"),
+    "before_start": _("尚未到开始日期"),
+    "behind": _("落后序时进度%(gap)d个百分点"),
+    "due_today": _("今日到期"),
+    "due_soon": _("距完成时限还有%(days)d个工作日"),
+    "not_started": _("尚未启动"),
+    "on_schedule": _("达到序时进度"),
+}
+
+
+def warning_reason_text(code: str, args: dict | None = None) -> str:
+    template = WARNING_REASONS.get(code)
+    if template is None:
+        return ""
+    return str(template) % args if args else str(template)
+
+
 class ScheduleCategory(models.TextChoices):
     """The four categories offices report progress in."""
 
@@ -264,7 +290,8 @@ class Item(VersionedModel):
         default=ScheduleCategory.NOT_STARTED,
         editable=False,
     )
-    warning_reason = models.CharField(_("预警原因"), max_length=100, blank=True, editable=False)
+    warning_reason_code = models.CharField(_("预警原因"), max_length=20, blank=True, editable=False)
+    warning_reason_args = models.JSONField(default=dict, blank=True, editable=False)
     warning_as_of = models.DateField(null=True, editable=False)
 
     objects = ItemQuerySet.as_manager()
@@ -290,6 +317,11 @@ class Item(VersionedModel):
 
     def get_absolute_url(self):
         return reverse("ledgers:item_detail", args=[self.pk])
+
+    @property
+    def warning_reason(self) -> str:
+        """The reason for the warning colour, in the current language."""
+        return warning_reason_text(self.warning_reason_code, self.warning_reason_args)
 
     @property
     def warning_badge_class(self) -> str:

@@ -24,7 +24,7 @@ from luoshi.orgs.selectors import access_profile, subtree_id_list
 def ensure_warnings_current() -> None:
     """Warnings depend on the date: if the daily job has not run yet today, bring them current now."""
     on = today()
-    if Item.objects.filter(warning_as_of__lt=on).exists():
+    if Item.objects.filter(Q(warning_as_of__lt=on) | Q(warning_as_of__isnull=True)).exists():
         refresh_stale_warnings(on)
 
 

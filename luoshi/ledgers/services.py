@@ -57,7 +57,8 @@ ITEM_EDIT_DERIVED_FIELDS = (
     "assessed_deadline",
     "warning_color",
     "schedule_category",
-    "warning_reason",
+    "warning_reason_code",
+    "warning_reason_args",
     "warning_as_of",
 )
 ITEM_EDITABLE_FIELDS = (
@@ -791,7 +792,13 @@ def decide_extension(
 
 # Progress roll-up and warnings -----------------------------------------------------------------
 
-WARNING_FIELDS = ("warning_color", "schedule_category", "warning_reason", "warning_as_of")
+WARNING_FIELDS = (
+    "warning_color",
+    "schedule_category",
+    "warning_reason_code",
+    "warning_reason_args",
+    "warning_as_of",
+)
 
 
 def roll_up_progress(parent: Item | int | None, *, on: dt.date | None = None) -> None:
@@ -840,7 +847,8 @@ def _store_warning(item: Item, on: dt.date, *, has_children: bool) -> None:
     warning = compute_warning(item, on, has_children=has_children)
     item.warning_color = warning.color
     item.schedule_category = warning.category
-    item.warning_reason = warning.reason
+    item.warning_reason_code = warning.code
+    item.warning_reason_args = warning.args
     item.warning_as_of = on
 
 

@@ -1,4 +1,4 @@
-"""The one warning calculator: an item's colour, schedule category and the reason in words.
+"""The one warning calculator: an item's colour, schedule category and the reason for them.
 
 Pure: it reads an item, its ledger's thresholds and whether the item has children, and returns
 an ``ItemWarning``; the services store the result and the daily refresh keeps it current (see
@@ -8,9 +8,7 @@ progress rolls up from the children, who carry the reporting.
 """
 
 import datetime as dt
-from dataclasses import dataclass
-
-from django.utils.translation import gettext as _
+from dataclasses import dataclass, field
 
 from luoshi.core.calendar import working_days_between
 from luoshi.ledgers.models import (
@@ -18,6 +16,7 @@ from luoshi.ledgers.models import (
     ItemStatus,
     ScheduleCategory,
     WarningColor,
+    warning_reason_text,
 )
 from luoshi.ledgers.periods import latest_overdue_period
 
@@ -29,7 +28,12 @@ ACTIVE_STATUSES = (ItemStatus.ACCEPTED, ItemStatus.IN_PROGRESS, ItemStatus.COMPL
 class ItemWarning:
     color: str
     category: str
-    reason: str
+    code: str  # a key of models.WARNING_REASONS
+    args: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return warning_reason_text(self.code, self.args)
 
 
 def expected_percent(start: dt.date, deadline: dt.date, today: dt.date) -> int:
@@ -47,18 +51,19 @@ def expected_percent(start: dt.date, deadline: dt.date, today: dt.date) -> int:
 def compute_warning(item, today: dt.date, *, has_children: bool) -> ItemWarning:
     ledger = item.ledger
     if item.status in DONE_STATUSES:
-        return ItemWarning(WarningColor.DONE, ScheduleCategory.DONE, ItemStatus(item.status).label)
+        return ItemWarning(WarningColor.DONE, ScheduleCategory.DONE, str(item.status))
     if item.status == ItemStatus.SUSPENDED:
-        return ItemWarning(WarningColor.SUSPENDED, ScheduleCategory.SUSPENDED, _("已中止"))
+        return ItemWarning(WarningColor.SUSPENDED, ScheduleCategory.SUSPENDED, "suspended")
 
     if item.deadline and today > item.deadline:
         late = working_days_between(item.deadline, today)
-        reason = _("已超期%(days)d个工作日") % {"days": late} if late > 0 else _("已超过完成时限")
-        return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, reason)
+        if late > 0:
+            return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, "overdue", {"days": late})
+        return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, "past_deadline")
 
     if item.status == ItemStatus.DRAFT:
         # Not yet assigned: the unit cannot be behind on work it has not been given.
-        return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, _("尚未交办"))
+        return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, "draft")
 
     reports_due = item.status in ACTIVE_STATUSES and item.status != ItemStatus.COMPLETION_REQUESTED
     if reports_due and not has_children:
@@ -67,37 +72,29 @@ def compute_warning(item, today: dt.date, *, has_children: bool) -> ItemWarning:
             item.last_report_period_end is None or item.last_report_period_end < overdue.end
         )
         if owes_report:
-            reason = _("逾期未报送进展（应于%(month)d月%(day)d日前报送）") % {
-                "month": overdue.due.month,
-                "day": overdue.due.day,
-            }
-            return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, reason)
+            due = {"month": overdue.due.month, "day": overdue.due.day}
+            return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, "report_missing", due)
 
     if item.deadline and not item.is_standing:
         expected = expected_percent(item.start_date, item.deadline, today)
         gap = expected - item.percent_complete
         if item.percent_complete == 0 and today < item.start_date:
-            return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, _("尚未到开始日期"))
+            return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, "before_start")
         if gap > ledger.red_tolerance:
-            return ItemWarning(
-                WarningColor.RED, ScheduleCategory.BEHIND, _("落后序时进度%(gap)d个百分点") % {"gap": gap}
-            )
+            return ItemWarning(WarningColor.RED, ScheduleCategory.BEHIND, "behind", {"gap": gap})
         if gap > ledger.yellow_tolerance:
-            return ItemWarning(
-                WarningColor.YELLOW,
-                ScheduleCategory.BEHIND,
-                _("落后序时进度%(gap)d个百分点") % {"gap": gap},
-            )
+            return ItemWarning(WarningColor.YELLOW, ScheduleCategory.BEHIND, "behind", {"gap": gap})
         left = working_days_between(today, item.deadline)
         if left <= ledger.due_soon_days:
             category = ScheduleCategory.ON_SCHEDULE if item.percent_complete else ScheduleCategory.NOT_STARTED
-            reason = _("今日到期") if left <= 0 else _("距完成时限还有%(days)d个工作日") % {"days": left}
-            return ItemWarning(WarningColor.YELLOW, category, reason)
+            if left <= 0:
+                return ItemWarning(WarningColor.YELLOW, category, "due_today")
+            return ItemWarning(WarningColor.YELLOW, category, "due_soon", {"days": left})
 
     if item.percent_complete == 0 and item.status in (
         ItemStatus.DRAFT,
         ItemStatus.ASSIGNED,
         ItemStatus.ACCEPTED,
     ):
-        return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, _("尚未启动"))
-    return ItemWarning(WarningColor.GREEN, ScheduleCategory.ON_SCHEDULE, _("达到序时进度"))
+        return ItemWarning(WarningColor.NOT_STARTED, ScheduleCategory.NOT_STARTED, "not_started")
+    return ItemWarning(WarningColor.GREEN, ScheduleCategory.ON_SCHEDULE, "on_schedule")

@@ -444,7 +444,7 @@ def test_refresh_stale_warnings(world):
     running = w.advance(w.make_item(start_date=_today() - dt.timedelta(days=120)), ItemStatus.IN_PROGRESS)
     done = w.advance(w.make_item(), ItemStatus.COMPLETED)
     yesterday = _today() - dt.timedelta(days=1)
-    Item.objects.update(warning_as_of=yesterday, warning_color=WarningColor.GREEN, warning_reason="")
+    Item.objects.update(warning_as_of=yesterday, warning_color=WarningColor.GREEN, warning_reason_code="")
     updated = services.refresh_stale_warnings(on=_today())
     assert updated == Item.objects.exclude(pk=done.pk).count()
     assert set(Item.objects.values_list("warning_as_of", flat=True)) == {_today()}
@@ -478,7 +478,7 @@ def _overdue_family(world):
 
 
 def _reason(item) -> str:
-    return Item.objects.values_list("warning_reason", flat=True).get(pk=item.pk)
+    return Item.objects.get(pk=item.pk).warning_reason
 
 
 def test_item_with_children_is_not_red_for_its_own_missing_reports(world):

@@ -183,3 +183,17 @@ def test_item_with_children_still_warns_on_schedule_and_deadline():
 def test_has_children_must_be_stated():
     with pytest.raises(TypeError):
         compute_warning(_item(), TODAY)  # the caller decides; no silent default for parents
+
+
+def test_the_reason_is_stored_as_a_code_and_read_in_the_readers_language(world):
+    from django.utils import translation
+
+    from luoshi.ledgers.models import Item
+
+    item = Item.objects.get(pk=world.item.pk)
+    item.warning_reason_code, item.warning_reason_args = "behind", {"gap": 18}
+    with translation.override("zh-hans"):
+        assert item.warning_reason == "落后序时进度18个百分点"
+    with translation.override("en"):
+        assert "18" in item.warning_reason
+        assert not any("\u4e00" <= char <= "\u9fff" for char in item.warning_reason)
