@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "luoshi.core",
     "luoshi.orgs",
     "luoshi.audit",
+    "luoshi.security",
     "luoshi.ledgers",
     "luoshi.dashboards",
     "luoshi.demo",
@@ -160,6 +161,12 @@ MEDIA_ROOT = Path(os.environ.get("LUOSHI_MEDIA_ROOT", VAR_DIR / "media"))
 # download views.
 MEDIA_URL = "/media-is-not-served/"
 
+# SM4 data keys, MAC keys and the search-index key (luoshi.core.crypto): a file outside the database,
+# readable by the service account only. Production must name it; elsewhere it is created on first use.
+KEY_FILE = Path(os.environ["LUOSHI_KEY_FILE"]) if "LUOSHI_KEY_FILE" in os.environ else VAR_DIR / "keys.json"
+if PRODUCTION and "LUOSHI_KEY_FILE" not in os.environ:
+    raise RuntimeError("LUOSHI_KEY_FILE must name the key file in production (see docs/security.md)")
+
 # Evidence files and item attachments: checked by content (luoshi.core.uploads), and how big.
 EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -179,8 +186,6 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 

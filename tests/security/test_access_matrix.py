@@ -516,6 +516,10 @@ RULES = [
     Rule("orgs:org_autocomplete", "get", data=lambda s, o: {"q": "区"}, expect=each(OK, SIGNED_IN)),
     Rule("orgs:user_autocomplete", "get", data=lambda s, o: {"q": "联络"}, expect=each(OK, SIGNED_IN)),
     Rule("orgs:leader_autocomplete", "get", data=lambda s, o: {"q": "王"}, expect=each(OK, SIGNED_IN)),
+    # security: password policy, lockout, sessions ---------------------------------------------------
+    # security: two-factor sign-in -------------------------------------------------------------------
+    # audit: the trail, its export and verification ------------------------------------------------
+    # health ----------------------------------------------------------------------------------------
 ]
 
 
