@@ -13,6 +13,8 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", _("下载")
     EXPORT = "export", _("导出")
     PERMISSION = "permission", _("权限变更")
+    PERSONAL_DATA = "personal_data", _("查看个人信息")
+    SESSION = "session", _("会话管理")
 
 
 class AppendOnlyError(Exception):
