@@ -10,3 +10,9 @@ pytest_plugins = ["luoshi.testing.fixtures"]
 def _fast_password_hashing(settings):
     # Real hashing costs ~1 s per login; tests check behaviour, not hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _two_factor_not_enforced(settings):
+    # Suites sign in with force_login and test other things; tests of the second factor switch it on.
+    settings.TWO_FACTOR_ENFORCED = False

@@ -5,10 +5,12 @@ Development and the demo run on SQLite with no configuration; production sets
 (see README, "Running in production").
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,8 @@ else:
 DEBUG = os.environ.get("DEBUG", "0" if PRODUCTION else "1") == "1"
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth, so that its createsuperuser is replaced by one that refuses (三员分立).
+    "luoshi.orgs",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -33,13 +37,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "django_filters",
     "django_tables2",
     "template_partials",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "luoshi.core",
-    "luoshi.orgs",
     "luoshi.audit",
     "luoshi.security",
+    "luoshi.twofactor",
     "luoshi.ledgers",
     "luoshi.dashboards",
     "luoshi.demo",
@@ -47,15 +56,30 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the session rules, which tell a timed-out user why they must sign in again.
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Idle timeout and absolute lifetime of a signed-in session (luoshi.security.sessions).
+    "luoshi.security.middleware.SessionPolicyMiddleware",
+    # Until the second factor is done, only the two-factor pages (luoshi.twofactor.middleware).
+    "luoshi.twofactor.middleware.TwoFactorMiddleware",
+    # Then, until an expired or admin-set password is changed, only the 修改密码 page.
+    "luoshi.security.middleware.PasswordChangeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "luoshi.audit.middleware.AuditContextMiddleware",
+    # Turns a sign-in refused for lockout into the sign-in page saying until when (AXES_LOCKOUT_CALLABLE).
+    # Axes asks to be last; it only rewrites the response, and the sign-in form carries no
+    # submission token, so it sits just outside the idempotency middleware, which must be innermost.
+    "axes.middleware.AxesMiddleware",
+    # Keep last: a form's one-time token is claimed together with the write (luoshi.core.idempotency).
+    "luoshi.core.idempotency.IdempotencyMiddleware",
 ]
 
 if PRODUCTION:
@@ -127,12 +151,75 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ledgers:my_work"
 LOGOUT_REDIRECT_URL = "login"
 
+# Two-factor sign-in (TOTP, docs/sign-in.md): admins and supervisors must enrol, others when the
+# security policy says so. LUOSHI_TWO_FACTOR=off is for the demo and the tests only; a system check
+# refuses it in production.
+TWO_FACTOR_ENFORCED = os.environ.get("LUOSHI_TWO_FACTOR", "on").lower() not in {"off", "0", "false", "no"}
+OTP_TOTP_ISSUER = "落实"
+OTP_TOTP_THROTTLE_FACTOR = 1  # seconds; doubled after each wrong code (1, 2, 4 … up to an hour)
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# Optional sign-in through the office's identity provider (OpenID Connect, docs/sign-in.md): on only
+# when the client and the provider's endpoints are all set. Accounts and roles stay local.
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT") or None
+# RS256 with the provider's published keys when it has a JWKS endpoint; HS256 (the client secret) otherwise.
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256" if OIDC_OP_JWKS_ENDPOINT else "HS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid profile")
+OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "twofactor:oidc_callback"
+OIDC_ENABLED = all(
+    (
+        OIDC_RP_CLIENT_ID,
+        OIDC_RP_CLIENT_SECRET,
+        OIDC_OP_AUTHORIZATION_ENDPOINT,
+        OIDC_OP_TOKEN_ENDPOINT,
+        OIDC_OP_USER_ENDPOINT,
+    )
+)
+# Axes first: it refuses a locked account before any backend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("luoshi.twofactor.oidc.OIDCBackend")
+
+# Length, character classes and reuse follow the security admin's policy (luoshi.security.validators);
+# Django's common-password, similarity and all-digits checks always apply.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "luoshi.security.validators.PolicyLengthValidator"},
+    {"NAME": "luoshi.security.validators.CharacterClassValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "luoshi.security.validators.PasswordHistoryValidator"},
 ]
+
+# Sign-in lockout (django-axes): per username, limits from the security policy, the right password
+# refused while locked, failures and lockouts go to our audit trail rather than axes' own logs.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_FAILURE_LIMIT = "luoshi.security.lockout.failure_limit"
+AXES_COOLOFF_TIME = "luoshi.security.lockout.cool_off"
+AXES_LOCKOUT_CALLABLE = "luoshi.security.views.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# A try while locked does not push the unlock time further out, so the time the page names holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Axes would like the client address in the lockout key too. 等保 locks the account: failures are
+# counted per username whatever address or browser they come from, so rotating them gains nothing.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Sessions end by the policy's idle timeout and lifetime (luoshi.security.sessions); the cookie and
+# the stored session never outlive the longest lifetime the policy allows, nor the browser.
+SESSION_COOKIE_AGE = 72 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -172,15 +259,46 @@ EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# The browser boundary (docs/architecture.md, "browser boundary"). Lax rather than Strict: a link to an item from the
+# office's OA system or an e-mail must open signed in; cross-site POSTs are refused by Lax and by the
+# CSRF token all the same.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Scripts take the token from <body hx-headers>, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Nothing inline runs: scripts and styles come from our static files, or carry the per-request nonce
+# (request.csp_nonce) in the rare template that needs an inline block. data: images are Tabler's
+# check marks and select arrows (SVG in its stylesheet), which cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    # __Host- cookies are only accepted over HTTPS, for Path=/ and without Domain: no other host or
+    # path can plant or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -189,9 +307,21 @@ if PRODUCTION:
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
+# Reliability (docs/operations.md). A form's one-time token (or an API Idempotency-Key) is remembered
+# this long: a repeat within it gets the first answer, a later one is a new request.
+IDEMPOTENCY_KEY_TTL = dt.timedelta(hours=int(os.environ.get("LUOSHI_IDEMPOTENCY_TTL_HOURS", "24")))
+# /healthz: each job's name → the most seconds allowed between its heartbeats (luoshi.core.services.beat).
+HEALTHZ_HEARTBEATS = {"refresh_warnings": 26 * 3600}
+# Whether a stale job fails /healthz (503). Off while the only job is the daily cron run.
+HEALTHZ_REQUIRE_WORKER = os.environ.get("LUOSHI_HEALTHZ_REQUIRE_WORKER", "0") == "1"
+# /healthz fails when the disk of the media files (or of the SQLite database) has less room than this.
+HEALTHZ_MIN_FREE_BYTES = int(os.environ.get("LUOSHI_HEALTHZ_MIN_FREE_MB", "1024")) * 1024 * 1024
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Axes warns on every failed sign-in; the audit trail already records them.
+    "loggers": {"axes": {"level": "ERROR"}},
 }

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from luoshi.core.forms import LoginForm
+from luoshi.core.views import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="ledgers:my_work"), name="home"),
@@ -13,8 +14,11 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("account/", include("luoshi.twofactor.urls")),
     path("orgs/", include("luoshi.orgs.urls")),
     path("audit/", include("luoshi.audit.urls")),
+    path("security/", include("luoshi.security.urls")),
     path("dashboards/", include("luoshi.dashboards.urls")),
     path("", include("luoshi.ledgers.urls")),
 ]

@@ -1,4 +1,9 @@
-"""Change logging as a mechanism: every save and delete of a snapshot-capable model is recorded."""
+"""Change logging as a mechanism: every save and delete of a snapshot-capable model is recorded.
+
+A role held in a unit (``Membership``) or a leader's charge (``LeaderCharge``) is a permission: its
+grant, change and revocation are recorded as ``PERMISSION`` on the person concerned (instead of a
+create/delete of the row), with what they held before and after, whichever code path made it.
+"""
 
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save
@@ -9,6 +14,8 @@ from luoshi.audit.services import record
 from luoshi.core.models import SnapshotModel
 
 SECRET_FIELDS = {"password"}
+# Model label → the field naming the person whose permissions the row is.
+PERMISSION_MODELS = {"orgs.Membership": "user", "orgs.LeaderCharge": "leader"}
 
 
 def _clean(data):
@@ -24,6 +31,18 @@ def _changed(before, after):
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
+def _permission(instance, before, after):
+    """A permission row's change, told as the person's grant: what it is, in which unit."""
+    person = getattr(instance, PERMISSION_MODELS[instance._meta.label])
+    described = {"kind": instance._meta.label, "id": instance.pk, "description": str(instance)}
+    record(
+        action=AuditAction.PERMISSION,
+        obj=person,
+        before=None if before is None else {**described, **before},
+        after=None if after is None else {**described, **after},
+    )
+
+
 @receiver(post_save)
 def log_save(sender, instance, created, raw=False, **kwargs):
     if raw or not isinstance(instance, SnapshotModel):
@@ -33,9 +52,15 @@ def log_save(sender, instance, created, raw=False, **kwargs):
     before, after = _changed(before, after)
     if not created and not after:
         return
-    record(
-        action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=instance, before=before, after=after
-    )
+    if instance._meta.label in PERMISSION_MODELS:
+        _permission(instance, before, after)
+    else:
+        record(
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            obj=instance,
+            before=before,
+            after=after,
+        )
     instance._loaded_values = {
         f.attname: f.value_from_object(instance) for f in instance._meta.concrete_fields
     }
@@ -43,7 +68,11 @@ def log_save(sender, instance, created, raw=False, **kwargs):
 
 @receiver(post_delete)
 def log_delete(sender, instance, **kwargs):
-    if isinstance(instance, SnapshotModel):
+    if not isinstance(instance, SnapshotModel):
+        return
+    if instance._meta.label in PERMISSION_MODELS:
+        _permission(instance, _clean(instance.snapshot()), None)
+    else:
         record(action=AuditAction.DELETE, obj=instance, before=_clean(instance.snapshot()))
 
 

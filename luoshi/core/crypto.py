@@ -11,7 +11,7 @@ database (``settings.KEY_FILE``, JSON, readable by the service account only)::
 
 Every ciphertext and MAC names the key that made it, so a new key can become active while rows
 made with the old one stay readable until they are re-encrypted (``luoshi rotate_keys``, see
-docs/security.md). Outside production a missing key file is created on first use.
+docs/operations.md). Outside production a missing key file is created on first use.
 """
 
 import base64
@@ -77,8 +77,8 @@ def _create_development_key_file(path: Path) -> None:
         write_key_file(path, new_key_file_content(), exclusive=True)
 
 
-@functools.cache
-def _load(path: str) -> KeyRing:
+@functools.lru_cache(maxsize=8)
+def _load(path: str, modified: int | None) -> KeyRing:
     key_path = Path(path)
     if not key_path.exists():
         if settings.PRODUCTION:
@@ -103,11 +103,18 @@ def _load(path: str) -> KeyRing:
 
 
 def keyring() -> KeyRing:
-    return _load(str(settings.KEY_FILE))
+    # Keyed by the file's modification time: when ``rotate_keys`` replaces the file, every running
+    # process encrypts with the new active key from its next call on, without a restart.
+    path = Path(settings.KEY_FILE)
+    try:
+        modified = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        modified = None
+    return _load(str(path), modified)
 
 
 def reload_keys() -> None:
-    """Forget the loaded key file (after rotation, or when a test points KEY_FILE elsewhere)."""
+    """Forget the loaded key files (a test that rewrites one within the clock's resolution)."""
     _load.cache_clear()
 
 

@@ -4,6 +4,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.exceptions import StaleObjectError
+from luoshi.core.fields import EncryptedField
 
 
 class TimeStampedModel(models.Model):
@@ -26,6 +27,8 @@ class StoredFile(TimeStampedModel):
     content_type = models.CharField(_("类型"), max_length=100)
     size = models.PositiveBigIntegerField(_("大小"))
     sha256 = models.CharField(max_length=64)
+    # SM3 (GB/T 39786 §8.4): checked every time the file is served and by ``luoshi verify_files``.
+    sm3 = models.CharField(max_length=64, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -37,6 +40,13 @@ class StoredFile(TimeStampedModel):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+def _snapshot_value(field, value):
+    # The audit trail is a table like any other: personal data goes into it masked, never in clear.
+    if isinstance(field, EncryptedField):
+        return field.audit_value(value)
+    return value if isinstance(value, int | float | bool | str | None) else str(value)
 
 
 class SnapshotModel(models.Model):
@@ -52,25 +62,21 @@ class SnapshotModel(models.Model):
         return instance
 
     def snapshot(self) -> dict:
-        """The concrete field values as JSON-friendly data."""
-        data = {}
-        for field in self._meta.concrete_fields:
-            value = field.value_from_object(self)
-            data[field.attname] = value if isinstance(value, int | float | bool | str | None) else str(value)
-        return data
+        """The concrete field values as JSON-friendly data (personal data masked)."""
+        return {
+            field.attname: _snapshot_value(field, field.value_from_object(self))
+            for field in self._meta.concrete_fields
+        }
 
     def loaded_snapshot(self) -> dict | None:
         loaded = getattr(self, "_loaded_values", None)
         if loaded is None:
             return None
-        data = {}
-        for field in self._meta.concrete_fields:
-            if field.attname in loaded:
-                value = loaded[field.attname]
-                data[field.attname] = (
-                    value if isinstance(value, int | float | bool | str | None) else str(value)
-                )
-        return data
+        return {
+            field.attname: _snapshot_value(field, loaded[field.attname])
+            for field in self._meta.concrete_fields
+            if field.attname in loaded
+        }
 
 
 class VersionedModel(TimeStampedModel, SnapshotModel):
@@ -122,3 +128,43 @@ class CalendarDay(models.Model):
     def __str__(self):
         kind = _("调休上班") if self.is_working_day else _("放假")
         return f"{self.date:%Y-%m-%d} {self.name} {kind}"
+
+
+class IdempotencyKey(models.Model):
+    """A write request that was carried out once, and the answer it got, kept to answer a repeat.
+
+    Forms carry a one-time ``submission_token`` (``{% submission_token %}``); API clients will send an
+    ``Idempotency-Key`` header. Either is claimed in the same transaction as the write it guards
+    (``luoshi.core.idempotency``), so a double click, a resend or a second thread finds it taken.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    location = models.CharField(max_length=2000, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("提交记录")
+        verbose_name_plural = _("提交记录")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} {self.path}"
+
+
+class Heartbeat(models.Model):
+    """When a background job last ran; ``/healthz`` reports a job whose beat is too old as stale."""
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("心跳")
+        verbose_name_plural = _("心跳")
+
+    def __str__(self):
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -6,10 +6,14 @@ scoping, pagination, htmx partial rendering and 404-outside-scope come from here
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from luoshi.core.health import health
 from luoshi.orgs.selectors import access_profile
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -66,6 +70,14 @@ class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
 class ServiceFormMixin:
     """Runs a service from a valid form; a ``ValidationError`` lands on the form, next to its field."""
 
+    @staticmethod
+    def stale_response(request, template_name, context, form, stored):
+        """Someone else saved ``stored`` first: the form keeps this writer's input and now carries the
+        stored version (resubmitting applies it over what they have seen), answered with status 409."""
+        form.data = form.data.copy()
+        form.data["version"] = str(stored.version)
+        return render(request, template_name, {**context, "form": form, "stale": stored}, status=409)
+
     def run_service(self, form, call):
         try:
             return call()
@@ -76,3 +88,11 @@ class ServiceFormMixin:
             else:
                 form.add_error(None, error.messages)
             return None
+
+
+@require_safe
+@never_cache
+def healthz(request):
+    """For load balancers and monitoring: no sign-in, no session, only status words (503 when failing)."""
+    report = health()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

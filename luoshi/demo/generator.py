@@ -128,7 +128,7 @@ class ServiceWriter:
         self.items: dict[int, Item] = {}
         self.history: list = []
         self.liaison_of: dict[int, User] = {}
-        self.rng = random.Random(f"{seed}-writer")
+        self.rng = random.Random(f"{seed}-writer")  # nosec B311 # seeded, repeatable demo data, never a secret
         # Nothing may look as if it happened in the future.
         self.latest = timezone.now() - dt.timedelta(minutes=5)
 
@@ -616,7 +616,7 @@ class BulkWriter:
         """Switch some items to weekly reports, or keep a share of reports, to land near ``n_reports``."""
         if not n_reports:
             return 1.0
-        rng = random.Random(f"{self.seed}-tune")
+        rng = random.Random(f"{self.seed}-tune")  # nosec B311 # seeded, repeatable demo data, never a secret
         leaves = [item for item in self.plan.items if not item.children]
         sample = rng.sample(leaves, min(300, len(leaves)))
         created = ledger_created(self.plan, self.seed)
@@ -653,7 +653,7 @@ class BulkWriter:
         plan = self.plan
         base = _next_pk(Item)
         item_pk = {spec.index: base + spec.index for spec in plan.items}
-        rng = random.Random(f"{self.seed}-bulk")
+        rng = random.Random(f"{self.seed}-bulk")  # nosec B311 # seeded, repeatable demo data, never a secret
         ledgers = self.ledgers
         org, user = self.org_pk, self.user_pk
         rows: dict[int, Item] = {}

@@ -22,7 +22,7 @@ from luoshi.ledgers.periods import period_containing
 from luoshi.ledgers.warnings import expected_percent
 from luoshi.orgs.models import OrgKind, Role
 
-DEMO_PASSWORD = "Luoshi@2026"
+DEMO_PASSWORD = "Luoshi@2026"  # nosec B105 # the published demo password, never used in production
 # The logins printed by `luoshi demo`, one per role.
 LOGINS = [
     ("supervisor", Role.SUPERVISOR),
@@ -1202,7 +1202,7 @@ def build_plan(
     from django.utils import timezone
 
     today = today or timezone.localdate()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data, never a secret
     year_start = today - dt.timedelta(days=270)
     year = (year_start + dt.timedelta(days=120)).year
     orgs, office = build_orgs(rng, n_orgs)
@@ -1243,13 +1243,13 @@ def ledger_created(plan: Plan, seed: int) -> dict:
     """When each ledger's items were created and assigned: a week or so before the work year."""
     days = {}
     for ledger in plan.ledgers:
-        rng = random.Random(f"{seed}-ledger-{ledger.index}")
+        rng = random.Random(f"{seed}-ledger-{ledger.index}")  # nosec B311 # seeded, repeatable demo data, never a secret
         days[ledger.index] = at(plan.year_start - dt.timedelta(days=rng.randint(3, 12)), rng)
     return days
 
 
 def item_rng(seed: int, item: ItemSpec) -> random.Random:
-    return random.Random(f"{seed}-item-{item.index}")
+    return random.Random(f"{seed}-item-{item.index}")  # nosec B311 # seeded, repeatable demo data, never a secret
 
 
 def plan_lives(plan: Plan, seed: int, grace_days: int = 2):

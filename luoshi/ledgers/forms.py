@@ -172,7 +172,7 @@ class LedgerForm(BootstrapFormMixin, VersionedFormMixin, forms.ModelForm):
         return cleaned
 
 
-class ReportForm(BootstrapFormMixin, ExtraFieldsMixin, forms.ModelForm):
+class ReportForm(BootstrapFormMixin, ExtraFieldsMixin, VersionedFormMixin, forms.ModelForm):
     extra_target = FieldTarget.REPORT
     evidence = MultipleFileField(
         label=_("佐证材料"),
@@ -192,7 +192,11 @@ class ReportForm(BootstrapFormMixin, ExtraFieldsMixin, forms.ModelForm):
     def __init__(self, *args, item: Item, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_extra_fields(item.ledger, self.instance.measures if self.instance.pk else {})
-        if not self.instance.pk:
+        # A revised draft names the version it was loaded at; a post without one (a script) is not checked.
+        self.fields["version"].required = False
+        if self.instance.pk:
+            self.version_initial(self.instance)
+        else:
             self.initial.setdefault("percent_complete", item.percent_complete)
 
 

@@ -600,6 +600,7 @@ def attach_evidence(
         content_type=checked.content_type,
         size=checked.size,
         sha256=checked.sha256,
+        sm3=checked.sm3,
         uploaded_by=user,
     )
     with storing(evidence, upload):
@@ -1120,6 +1121,7 @@ def attach_to_item(*, item: Item, user, upload, description: str = "") -> ItemAt
         content_type=checked.content_type,
         size=checked.size,
         sha256=checked.sha256,
+        sm3=checked.sm3,
         uploaded_by=user,
         description=description,
     )

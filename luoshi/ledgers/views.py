@@ -13,9 +13,10 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from luoshi.audit.services import record_download
+from luoshi.audit.models import AuditAction
+from luoshi.audit.services import record, record_download
 from luoshi.core.exceptions import StaleObjectError
-from luoshi.core.uploads import stored_file_response
+from luoshi.core.uploads import FileIntegrityError, stored_file_response
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.ledgers import selectors, services
 from luoshi.ledgers.filters import ItemFilterSet, LedgerFilterSet
@@ -154,6 +155,10 @@ class LedgerEditView(RoleRequiredMixin, ServiceFormMixin, View):
             if saved is not None:
                 messages.success(request, _("台账已保存。"))
                 return redirect(saved)
+            if ledger is not None:
+                stored = Ledger.objects.get(pk=ledger.pk)
+                if stored.version != form.cleaned_data["version"]:
+                    return self.stale_response(request, self.template_name, {}, form, stored)
         return render(request, self.template_name, {"form": form})
 
 
@@ -526,12 +531,14 @@ class ReportEditView(RoleRequiredMixin, ServiceFormMixin, View):
         item, report = self.get_objects(request, item_pk, pk)
         form = ReportForm(request.POST, request.FILES, instance=report, item=item)
         if form.is_valid():
+            version = form.cleaned_data["version"]
             saved = self.run_service(
                 form,
                 lambda: services.save_report(
                     item=item,
                     user=request.user,
                     report=report,
+                    version=version,
                     text=form.cleaned_data["text"],
                     percent_complete=form.cleaned_data["percent_complete"],
                     problems=form.cleaned_data["problems"],
@@ -544,6 +551,11 @@ class ReportEditView(RoleRequiredMixin, ServiceFormMixin, View):
             if saved is not None:
                 messages.success(request, _("进展已报送。") if saved.status != "draft" else _("草稿已保存。"))
                 return redirect(item)
+            if report is not None and version is not None:
+                stored = ProgressReport.objects.get(pk=report.pk)
+                if stored.version != version:
+                    context = self.context(item, report, form)
+                    return self.stale_response(request, self.template_name, context, form, stored)
         return render(request, self.template_name, self.context(item, report, form))
 
 
@@ -565,10 +577,30 @@ def report_review(request, pk):
     )
 
 
-def _serve_stored_file(request, stored):
-    """A file the user may see (the caller loaded it through its scoped selector), audited as downloaded."""
+def _serve_stored_file(request, stored, item):
+    """A file the user may see (the caller loaded it through its scoped selector), audited as downloaded.
+
+    A file that fails its SM3 check is refused (recorded as a failed download) and the user is sent
+    back to ``item`` with the reason.
+    """
+    try:
+        response = stored_file_response(stored)
+    except FileIntegrityError as error:
+        record(
+            action=AuditAction.DOWNLOAD,
+            obj=stored,
+            user=request.user,
+            success=False,
+            after={"reason": str(error)},
+        )
+        messages.error(
+            request,
+            _("文件「%(name)s」未通过完整性校验（%(reason)s），已停止下载。请联系系统管理员从备份恢复。")
+            % {"name": stored.original_name, "reason": error},
+        )
+        return redirect(item)
     record_download(obj=stored, user=request.user)
-    return stored_file_response(stored)
+    return response
 
 
 @login_required
@@ -577,7 +609,7 @@ def evidence_download(request, pk):
         evidence = selectors.evidence_for_download(request.user, pk)
     except Evidence.DoesNotExist:
         raise Http404 from None
-    return _serve_stored_file(request, evidence)
+    return _serve_stored_file(request, evidence, evidence.report.item)
 
 
 # Item attachments -------------------------------------------------------------------------------
@@ -607,7 +639,8 @@ def attachment_upload(request, pk):
 
 @login_required
 def attachment_download(request, pk):
-    return _serve_stored_file(request, _attachment_or_404(request, pk))
+    attachment = _attachment_or_404(request, pk)
+    return _serve_stored_file(request, attachment, attachment.item)
 
 
 @login_required

@@ -48,7 +48,7 @@ class UserFilterSet(SearchFilterSetMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("搜索"),
         method="filter_search",
-        widget=forms.TextInput(attrs={"placeholder": _("姓名、用户名或拼音首字母")}),
+        widget=forms.TextInput(attrs={"placeholder": _("姓名、用户名、拼音首字母或完整手机号")}),
     )
     role = django_filters.ChoiceFilter(label=_("角色"), choices=Role.choices, method="filter_role")
     is_active = django_filters.BooleanFilter(
@@ -63,7 +63,7 @@ class UserFilterSet(SearchFilterSetMixin, django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         if not value.strip():
             return queryset
-        return queryset.filter(pk__in=selectors.user_list(search=value).values("pk"))
+        return queryset.filter(pk__in=selectors.user_list(search=value, by_phone=True).values("pk"))
 
     def filter_role(self, queryset, name, value):
         return queryset.filter(pk__in=selectors.people_with_role(value).values("pk"))

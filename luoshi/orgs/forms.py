@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from luoshi.core.fields import masked_value
 from luoshi.core.forms import BootstrapFormMixin, VersionedFormMixin
 from luoshi.core.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from luoshi.orgs.models import Organisation, Role, User
@@ -51,6 +52,10 @@ class UserFormBase(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
+    clear_phone = forms.BooleanField(label=_("清除手机号"), required=False)
+
+    field_order = ("full_name", "username", "phone", "clear_phone", "is_active")
+
     class Meta:
         model = User
         fields = ("full_name", "username", "phone", "is_active")
@@ -58,11 +63,23 @@ class UserFormBase(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["full_name"].required = True
+        self._hide_stored_phone()
         if self.instance.pk is not None:
             self.fields["password"].required = False
             self.fields["password_confirm"].required = False
             self.fields["password"].label = _("重置密码")
             self.fields["password"].help_text = _("留空则不修改密码。")
+
+    def _hide_stored_phone(self):
+        # The stored number is never put in the page: the field starts empty, shows the masked
+        # number as a hint, and an empty field keeps the number as it is.
+        if not self.instance.phone:
+            del self.fields["clear_phone"]
+            return
+        self.initial["phone"] = ""
+        masked = masked_value(self.instance, "phone")
+        self.fields["phone"].widget.attrs["placeholder"] = masked
+        self.fields["phone"].help_text = _("现为 %(masked)s。留空则不修改，填写则替换。") % {"masked": masked}
 
     def clean(self):
         cleaned = super().clean()
@@ -74,7 +91,13 @@ class UserFormBase(forms.ModelForm):
         pass
 
     def service_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        if "clear_phone" in self.fields and not fields["phone"]:
+            if self.cleaned_data["clear_phone"]:
+                fields["phone"] = ""
+            else:
+                del fields["phone"]
+        return fields
 
 
 class UserForm(BootstrapFormMixin, UserFormBase):

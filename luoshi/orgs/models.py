@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from luoshi.core.fields import BlindIndexField, EncryptedField, PersonalData
 from luoshi.core.models import SnapshotModel, VersionedModel
 from luoshi.core.scoping import ScopedQuerySet
 from luoshi.core.text import pinyin_full, pinyin_initials
@@ -100,7 +101,9 @@ class User(SnapshotModel, AbstractUser):
     """A person who signs in. Leaders, liaisons and handlers are all users with roles in units."""
 
     full_name = models.CharField(_("姓名"), max_length=50)
-    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    # Personal data: SM4 ciphertext in the database, shown masked (``luoshi.core.fields``).
+    phone = EncryptedField(_("手机号"), kind=PersonalData.PHONE, max_length=20, blank=True)
+    phone_index = BlindIndexField(source="phone")
     pinyin = models.CharField(max_length=200, editable=False, blank=True)
     pinyin_initials = models.CharField(max_length=50, editable=False, blank=True, db_index=True)
 

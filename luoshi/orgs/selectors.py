@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
 
+from luoshi.core.fields import encrypted_match
 from luoshi.orgs.models import ADMIN_ROLES, LeaderCharge, Membership, Organisation, Role, User
 
 
@@ -89,17 +90,42 @@ def organisation_list(*, search: str = ""):
     return queryset
 
 
-def user_list(*, search: str = ""):
+def user_list(*, search: str = "", by_phone: bool = False):
+    """People matching ``search``; ``by_phone`` also matches a whole phone number (admin screens only:
+    elsewhere it would tell anyone whose number a number is)."""
     memberships = Membership.objects.select_related("organisation").order_by("organisation__path")
     queryset = User.objects.prefetch_related(Prefetch("memberships", queryset=memberships))
     if search:
         term = search.strip()
-        queryset = queryset.filter(
+        condition = (
             Q(full_name__icontains=term)
             | Q(username__icontains=term)
             | Q(pinyin_initials__contains=term.lower())
         )
+        if by_phone:
+            condition |= encrypted_match(User, "phone", term)
+        queryset = queryset.filter(condition)
     return queryset
+
+
+# Unit contacts: the people a supervisor rings to urge a unit on.
+CONTACT_ROLES = (Role.LIAISON, Role.HANDLER)
+
+
+def may_see_full_phone(viewer, person: User) -> bool:
+    """Whether ``viewer``'s duty needs ``person``'s whole phone number; everyone else sees it masked.
+
+    The system admin, who keeps the accounts (checks a number, sets it right); a supervisor, for the
+    contacts of units (liaisons and handlers), whom supervising means calling. No one else.
+    """
+    profile = access_profile(viewer)
+    if profile.has(Role.SYSTEM_ADMIN):
+        return True
+    if profile.has(Role.SUPERVISOR):
+        return Membership.objects.filter(
+            user=person, role__in=CONTACT_ROLES, organisation__is_active=True
+        ).exists()
+    return False
 
 
 def people_with_role(role: str, organisation: Organisation | None = None):

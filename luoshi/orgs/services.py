@@ -1,12 +1,16 @@
 """Writes for the organisation tree, people and their roles."""
 
-from django.core.exceptions import ValidationError
+import secrets
+import string
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
 from luoshi.orgs.models import ADMIN_ROLES, PATH_STEP, LeaderCharge, Membership, Organisation, Role, User
+from luoshi.orgs.selectors import may_see_full_phone
 
 
 def _segment(pk: int) -> str:
@@ -54,6 +58,9 @@ def update_organisation(*, org: Organisation, parent: Organisation | None, **fie
 
 @transaction.atomic
 def create_user(*, username: str, full_name: str, password: str | None = None, **fields) -> User:
+    if fields.get("is_superuser") or fields.get("is_staff"):
+        # 三员分立 leaves no room for an all-powerful account; the admins are made by ``luoshi bootstrap``.
+        raise ValidationError(_("本系统不设超级用户，管理职责由系统、安全、审计管理员分别承担。"))
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": _("用户名「%(name)s」已被使用。") % {"name": username}})
     user = User(username=username, full_name=full_name, **fields)
@@ -68,13 +75,25 @@ def create_user(*, username: str, full_name: str, password: str | None = None, *
 
 @transaction.atomic
 def grant_role(*, user: User, organisation: Organisation, role: str, title: str = "") -> Membership:
-    """Give ``user`` a role in ``organisation``; the three admin duties may not be combined (三员分立)."""
+    """Give ``user`` a role in ``organisation``.
+
+    三员分立: the three admin duties are held by three people, and an admin account does nothing
+    else: a business role on it would let the one who keeps the system also act in (or see) the work
+    it records, and put its business actions beyond any other admin's check.
+    """
     if role not in Role.values:
         raise ValidationError({"role": _("没有这个角色：%(role)s。") % {"role": role}})
     held = set(Membership.objects.filter(user=user).values_list("role", flat=True))
     if role in ADMIN_ROLES and (held & ADMIN_ROLES) - {role}:
         raise ValidationError(
             {"role": _("系统、安全、审计管理员须由不同的人担任，%(user)s 已担任其中之一。") % {"user": user}}
+        )
+    if (role in ADMIN_ROLES and held - ADMIN_ROLES) or (role not in ADMIN_ROLES and held & ADMIN_ROLES):
+        raise ValidationError(
+            {
+                "role": _("管理员账号只承担管理职责，不能兼任业务角色；请为 %(user)s 另设账号。")
+                % {"user": user}
+            }
         )
     membership, _created = Membership.objects.update_or_create(
         user=user, organisation=organisation, role=role, defaults={"title": title}
@@ -95,9 +114,9 @@ def set_leader_charges(*, leader: User, organisations) -> None:
     wanted = {org.pk for org in organisations}
     LeaderCharge.objects.filter(leader=leader).exclude(organisation_id__in=wanted).delete()
     existing = set(LeaderCharge.objects.filter(leader=leader).values_list("organisation_id", flat=True))
-    LeaderCharge.objects.bulk_create(
-        LeaderCharge(leader=leader, organisation_id=pk) for pk in sorted(wanted - existing)
-    )
+    # One save per charge (a leader has a handful), so each grant is on the audit trail as a permission.
+    for pk in sorted(wanted - existing):
+        LeaderCharge.objects.create(leader=leader, organisation_id=pk)
 
 
 @transaction.atomic
@@ -124,11 +143,20 @@ def update_user(*, user: User, **fields) -> User:
     username = fields.get("username", user.username)
     if User.objects.filter(username=username).exclude(pk=user.pk).exists():
         raise ValidationError({"username": _("用户名「%(name)s」已被使用。") % {"name": username}})
+    was_active = user.is_active
     for name, value in fields.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"])
     user.save()
+    if was_active and not user.is_active:
+        _end_sessions_of_deactivated(user)
     return user
+
+
+def _end_sessions_of_deactivated(user: User) -> None:
+    from luoshi.security.services import SessionEndReason, end_all_sessions
+
+    end_all_sessions(user=user, reason=SessionEndReason.DEACTIVATED)
 
 
 @transaction.atomic
@@ -142,11 +170,14 @@ def set_password(*, user: User, password: str) -> User:
         raise ValidationError({"password": error.messages}) from None
     from luoshi.audit.models import AuditAction
     from luoshi.audit.services import record
+    from luoshi.security.services import record_password_change
 
     user.set_password(password)
     user.save(update_fields=["password"])
     # The change receiver never logs password hashes; record that it was set, not what to.
-    record(action=AuditAction.UPDATE, obj=user, after={"password": "******"})
+    record(action=AuditAction.UPDATE, obj=user, after={"password": "******"})  # nosec B105 # a mask, not a password
+    # Its owner must change it at the next sign-in; their open sessions end.
+    record_password_change(user, by_admin=True)
     return user
 
 
@@ -156,6 +187,7 @@ def deactivate_user(*, user: User) -> User:
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
+        _end_sessions_of_deactivated(user)
     return user
 
 
@@ -173,3 +205,57 @@ def update_account(*, user: User, password: str = "", **fields) -> User:
     if password:
         set_password(user=user, password=password)
     return user
+
+
+@transaction.atomic
+def reveal_phone(*, viewer: User, person: User) -> str:
+    """``person``'s whole phone number for a viewer whose duty needs it, recorded as a view of personal data."""
+    from luoshi.audit.models import AuditAction
+    from luoshi.audit.services import record
+
+    if not may_see_full_phone(viewer, person):
+        raise PermissionDenied(_("您的角色不需要查看完整手机号。"))
+    if person.phone:
+        record(action=AuditAction.PERSONAL_DATA, obj=person, user=viewer, after={"field": "phone"})
+    return person.phone
+
+
+BOOTSTRAP_ADMINS = (
+    ("sysadmin", Role.SYSTEM_ADMIN),
+    ("secadmin", Role.SECURITY_ADMIN),
+    ("auditadmin", Role.AUDIT_ADMIN),
+)
+
+
+def one_time_password() -> str:
+    """A random password with every character class, long enough for any password policy."""
+    classes = (string.ascii_uppercase, string.ascii_lowercase, string.digits, "-_.!@#%+=")
+    alphabet = "".join(classes)
+    while True:
+        password = "".join(secrets.choice(alphabet) for _i in range(20))
+        if all(any(char in group for char in password) for group in classes):
+            return password
+
+
+@transaction.atomic
+def bootstrap_admins(*, organisation_name: str) -> list[tuple[User, str]]:
+    """On an empty system: the unit and the three separated admins, each with a one-time password.
+
+    Each must choose their own password at first sign-in. Refused once anyone exists, so it cannot
+    be used to mint admin accounts later.
+    """
+    from luoshi.security.services import require_password_change
+
+    if User.objects.exists():
+        raise ValidationError(
+            _("系统中已有用户，不能再次初始化；请由系统管理员和安全管理员创建账号、授予角色。")
+        )
+    organisation = create_organisation(name=organisation_name)
+    accounts = []
+    for username, role in BOOTSTRAP_ADMINS:
+        password = one_time_password()
+        user = create_account(username=username, full_name=str(Role(role).label), password=password)
+        grant_role(user=user, organisation=organisation, role=role)
+        require_password_change(user)
+        accounts.append((user, password))
+    return accounts

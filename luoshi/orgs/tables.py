@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from luoshi.core.fields import masked_value
 from luoshi.orgs.models import Organisation, User
 
 
@@ -57,12 +58,35 @@ class UserTable(tables.Table):
         attrs = {"class": "table table-vcenter card-table"}
         empty_text = _("没有符合条件的用户。")
 
-    def __init__(self, *args, can_edit: bool = False, **kwargs):
+    def __init__(
+        self, *args, can_edit: bool = False, can_grant: bool = False, can_reveal_phone: bool = False, **kwargs
+    ):
+        # 三员分立: the system admin edits the account, the security admin its roles.
         self.can_edit = can_edit
+        self.can_grant = can_grant
+        self.can_reveal_phone = can_reveal_phone
         super().__init__(*args, **kwargs)
 
+    def render_phone(self, value, record):
+        # Masked in the page; the whole number is fetched (and audited) only on request.
+        masked = masked_value(record, "phone")
+        if not self.can_reveal_phone:
+            return masked
+        return format_html(
+            '<span id="phone-{pk}">{masked} <button type="button" class="btn btn-sm btn-ghost-secondary" '
+            'hx-get="{url}" hx-target="#phone-{pk}" hx-swap="outerHTML">{label}</button></span>',
+            pk=record.pk,
+            masked=masked,
+            url=reverse("orgs:user_phone", args=[record.pk]),
+            label=_("显示完整号码"),
+        )
+
     def render_full_name(self, value, record):
-        return format_html('<a href="{}">{}</a>', reverse("orgs:user_roles", args=[record.pk]), value)
+        if self.can_grant:
+            return format_html('<a href="{}">{}</a>', reverse("orgs:user_roles", args=[record.pk]), value)
+        if self.can_edit:
+            return format_html('<a href="{}">{}</a>', reverse("orgs:user_edit", args=[record.pk]), value)
+        return value
 
     def render_roles(self, value, record):
         # Uses the memberships prefetched by ``selectors.user_list``: no query per row.
@@ -79,7 +103,9 @@ class UserTable(tables.Table):
         return active_badge(value)
 
     def render_actions(self, value, record):
-        links = [(reverse("orgs:user_roles", args=[record.pk]), _("角色"))]
+        links = []
         if self.can_edit:
-            links.insert(0, (reverse("orgs:user_edit", args=[record.pk]), _("编辑")))
+            links.append((reverse("orgs:user_edit", args=[record.pk]), _("编辑")))
+        if self.can_grant:
+            links.append((reverse("orgs:user_roles", args=[record.pk]), _("角色")))
         return format_html_join(" ", '<a class="btn btn-sm btn-ghost-primary" href="{}">{}</a>', links)

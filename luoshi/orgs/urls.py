@@ -13,6 +13,7 @@ urlpatterns = [
     path("users/new/", views.UserEditView.as_view(), name="user_create"),
     path("users/<int:pk>/edit/", views.UserEditView.as_view(), name="user_edit"),
     path("users/<int:pk>/roles/", views.UserRolesView.as_view(), name="user_roles"),
+    path("users/<int:pk>/phone/", views.user_phone, name="user_phone"),
     path("memberships/<int:pk>/revoke/", views.RevokeRoleView.as_view(), name="membership_revoke"),
     path("autocomplete/orgs/", views.org_autocomplete, name="org_autocomplete"),
     path("autocomplete/users/", views.user_autocomplete, name="user_autocomplete"),

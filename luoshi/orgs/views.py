@@ -1,8 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,9 +25,11 @@ from luoshi.orgs.tables import OrganisationTable, UserTable
 
 AUTOCOMPLETE_LIMIT = 20
 
+# 三员分立: the system admin keeps units and accounts, the security admin alone gives and takes roles.
 SYSTEM_ADMIN = frozenset({Role.SYSTEM_ADMIN})
-# Roles are the security admin's duty under 三员分立; the system admin, who creates the accounts, may too.
-ROLE_ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})
+SECURITY_ADMIN = frozenset({Role.SECURITY_ADMIN})
+# The people list serves both: accounts for the one, roles for the other.
+ACCOUNT_ADMINS = SYSTEM_ADMIN | SECURITY_ADMIN
 
 
 # Autocomplete (any signed-in user) -----------------------------------------------------------
@@ -172,7 +174,7 @@ class OrganisationEditView(RoleRequiredMixin, ServiceFormMixin, View):
 
 
 class UserListView(ObjectListView):
-    required_roles = ROLE_ADMINS
+    required_roles = ACCOUNT_ADMINS
     table_class = UserTable
     filterset_class = UserFilterSet
     template_name = "orgs/user_list.html"
@@ -182,7 +184,11 @@ class UserListView(ObjectListView):
         return selectors.user_list()
 
     def get_table_kwargs(self):
-        return {"can_edit": access_profile(self.request.user).has(Role.SYSTEM_ADMIN)}
+        return {
+            "can_edit": access_profile(self.request.user).has(Role.SYSTEM_ADMIN),
+            "can_grant": access_profile(self.request.user).has(Role.SECURITY_ADMIN),
+            "can_reveal_phone": access_profile(self.request.user).has(Role.SYSTEM_ADMIN),
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -218,14 +224,27 @@ class UserEditView(RoleRequiredMixin, ServiceFormMixin, View):
                 )
             if saved is not None:
                 messages.success(request, _("用户「%(name)s」已保存。") % {"name": saved})
-                return redirect("orgs:user_roles", pk=saved.pk)
+                return redirect("orgs:user_list")
         return render(request, self.template_name, {"form": form, "person": person})
+
+
+@login_required
+def user_phone(request, pk):
+    """The whole phone number, for 显示完整号码: only to a role that needs it, and audited."""
+    person = get_object_or_404(User, pk=pk)
+    try:
+        phone = services.reveal_phone(viewer=request.user, person=person)
+    except PermissionDenied:
+        raise Http404 from None
+    response = render(request, "orgs/_phone_revealed.html", {"person": person, "phone": phone})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class UserRolesView(RoleRequiredMixin, ServiceFormMixin, View):
     """One person's roles per unit, with forms to grant a role and to set a leader's areas of charge."""
 
-    required_roles = ROLE_ADMINS
+    required_roles = SECURITY_ADMIN
     template_name = "orgs/user_roles.html"
 
     def get_person(self, pk):
@@ -247,7 +266,6 @@ class UserRolesView(RoleRequiredMixin, ServiceFormMixin, View):
             "charges": charges,
             "is_leader": any(m.role == Role.LEADER for m in memberships),
             "is_self": person.pk == self.request.user.pk,
-            "can_edit_user": access_profile(self.request.user).has(Role.SYSTEM_ADMIN),
             "grant_form": grant_form or GrantRoleForm(),
             "charges_form": charges_form
             or LeaderChargesForm(initial={"organisations": [org.pk for org in charges]}),
@@ -299,7 +317,7 @@ class UserRolesView(RoleRequiredMixin, ServiceFormMixin, View):
 
 
 class RevokeRoleView(RoleRequiredMixin, View):
-    required_roles = ROLE_ADMINS
+    required_roles = SECURITY_ADMIN
     http_method_names = ["post"]
 
     def post(self, request, pk):

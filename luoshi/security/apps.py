@@ -6,3 +6,6 @@ class SecurityConfig(AppConfig):
     name = "luoshi.security"
     label = "security"
     verbose_name = _("安全策略")
+
+    def ready(self):
+        from luoshi.security import receivers  # noqa: F401  (registers sessions at sign-in, ends them at sign-out)

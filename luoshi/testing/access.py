@@ -9,6 +9,7 @@ id that does not exist.
 import datetime as dt
 from dataclasses import dataclass
 
+from axes.models import AccessAttempt
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -31,6 +32,7 @@ from luoshi.ledgers.models import (
 from luoshi.ledgers.tests.factories import ItemFactory, LedgerFactory, LedgerFieldFactory, advance
 from luoshi.orgs.models import LeaderCharge, Membership, Organisation, Role, User
 from luoshi.orgs.tests.factories import OrganisationFactory, UserFactory, grant
+from luoshi.security.models import UserSession
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MISSING_PK = 999_999
@@ -264,8 +266,10 @@ SNAPSHOT_MODELS = (
     ItemAttachment,
     ExtensionRequest,
     SavedFilter,
+    UserSession,
+    AccessAttempt,
 )
-VOLATILE = {"last_login"}  # set by signing in, not by the action under test
+VOLATILE = {"last_login", "last_seen"}  # set by signing in and by activity, not by the action under test
 
 
 def snapshot() -> dict[str, list[tuple]]:

@@ -63,8 +63,47 @@ def browser():
         browser.close()
 
 
+# Every page reports its Content-Security-Policy violations to the console, where the fixture below
+# collects them (Chromium's own "Refused to …" messages are matched too).
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + (event.blockedURI || "inline") +
+    " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
+
+def _is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation:") or "Content Security Policy" in text
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(browser, monkeypatch):
+    """Fail any browser test during which a page broke the Content-Security-Policy."""
+    violations = []
+    new_context = browser.new_context
+
+    def watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.add_init_script(script=CSP_REPORTER)
+        context.on(
+            "console",
+            lambda message: (
+                violations.append(f"{message.page.url if message.page else ''}: {message.text}")
+                if _is_csp_violation(message.text)
+                else None
+            ),
+        )
+        return context
+
+    monkeypatch.setattr(browser, "new_context", watched_context)
+    yield violations
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
+
+
 @pytest.fixture
-def page(browser, request):
+def page(browser, request, no_csp_violations):
     # A fresh context per test: no cookies, storage or session leak between tests.
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(TIMEOUT_MS)

@@ -3,6 +3,7 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 
+from luoshi.core import crypto
 from luoshi.core.tests import files
 from luoshi.core.tests.files import upload
 from luoshi.core.uploads import check_upload
@@ -86,3 +87,9 @@ def test_upload_is_rewound_after_check():
     file = upload("会议纪要.pdf", files.PDF)
     check_upload(file, max_bytes=LIMIT)
     assert file.read() == files.PDF
+
+
+def test_check_gives_the_sm3_digest_beside_the_sha256():
+    checked = check_upload(upload("会议纪要.pdf", files.PDF), max_bytes=LIMIT)
+    assert checked.sm3 == crypto.sm3(files.PDF)
+    assert checked.sha256 == hashlib.sha256(files.PDF).hexdigest()

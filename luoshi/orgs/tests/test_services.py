@@ -114,13 +114,17 @@ def test_grant_role_refuses_a_second_admin_duty():
         with pytest.raises(ValidationError) as error:
             grant(admin, org, role)
         assert "须由不同的人担任" in error.value.message_dict["role"][0]
-    # The same duty again, or a business role, is fine.
+    # The same duty in another unit is fine; a business role on an admin account is not, nor the reverse.
     grant(admin, OrganisationFactory(), Role.SYSTEM_ADMIN)
-    grant(admin, org, Role.LIAISON)
-    assert set(Membership.objects.filter(user=admin).values_list("role", flat=True)) == {
-        Role.SYSTEM_ADMIN,
-        Role.LIAISON,
-    }
+    with pytest.raises(ValidationError) as error:
+        grant(admin, org, Role.LIAISON)
+    assert "不能兼任业务角色" in error.value.message_dict["role"][0]
+    liaison = UserFactory()
+    grant(liaison, org, Role.LIAISON)
+    with pytest.raises(ValidationError):
+        grant(liaison, org, Role.AUDIT_ADMIN)
+    assert set(Membership.objects.filter(user=admin).values_list("role", flat=True)) == {Role.SYSTEM_ADMIN}
+    assert set(Membership.objects.filter(user=liaison).values_list("role", flat=True)) == {Role.LIAISON}
 
 
 def test_grant_role_refuses_unknown_role_and_updates_title():

@@ -8,6 +8,7 @@ from luoshi.orgs.models import LeaderCharge, Membership, Organisation, Role, Use
 from luoshi.orgs.tests.factories import OrganisationFactory, UserFactory, fresh
 
 SYSTEM_ONLY = {"system_admin"}
+SECURITY_ONLY = {"security_admin"}  # roles and charges (三员分立)
 ROLE_ADMINS = {"system_admin", "security_admin"}
 
 
@@ -24,7 +25,7 @@ def _screens(world):
         (reverse("orgs:user_list"), ROLE_ADMINS),
         (reverse("orgs:user_create"), SYSTEM_ONLY),
         (reverse("orgs:user_edit", args=[world.handler.pk]), SYSTEM_ONLY),
-        (reverse("orgs:user_roles", args=[world.handler.pk]), ROLE_ADMINS),
+        (reverse("orgs:user_roles", args=[world.handler.pk]), SECURITY_ONLY),
     ]
 
 
@@ -45,11 +46,11 @@ def test_posts_are_refused_to_other_roles(client, world):
     posts = [
         (reverse("orgs:organisation_create"), {"name": "新单位", "kind": "department"}, SYSTEM_ONLY),
         (reverse("orgs:user_create"), {"full_name": "新人", "username": "newbie"}, SYSTEM_ONLY),
-        (reverse("orgs:membership_revoke", args=[membership.pk]), {}, ROLE_ADMINS),
+        (reverse("orgs:membership_revoke", args=[membership.pk]), {}, SECURITY_ONLY),
         (
             reverse("orgs:user_roles", args=[world.handler.pk]),
             {"form": "grant", "organisation": world.co_unit.pk, "role": Role.LIAISON},
-            ROLE_ADMINS,
+            SECURITY_ONLY,
         ),
     ]
     for url, data, allowed in posts:
@@ -269,7 +270,7 @@ def test_create_user_with_initial_password(client, world):
     }
     response = client.post(reverse("orgs:user_create"), data)
     user = User.objects.get(username="fengxr")
-    assert response.status_code == 302 and response.url == reverse("orgs:user_roles", args=[user.pk])
+    assert response.status_code == 302 and response.url == reverse("orgs:user_list")
     assert user.full_name == "冯新人" and user.is_active and user.check_password("Zhengque-mima-2026")
     assert user.pinyin_initials == "fxr"
 
@@ -339,14 +340,14 @@ def test_grant_and_revoke_a_role(client, world):
 
 
 def test_separation_of_admin_duties_is_shown_on_the_form(client, world):
-    client.force_login(world.system_admin)
-    url = reverse("orgs:user_roles", args=[world.security_admin.pk])
+    client.force_login(world.security_admin)
+    url = reverse("orgs:user_roles", args=[world.system_admin.pk])
     response = client.post(
         url, {"form": "grant", "organisation": world.government.pk, "role": Role.AUDIT_ADMIN}
     )
     assert response.status_code == 200
     assert "须由不同的人担任" in response.content.decode()
-    assert not Membership.objects.filter(user=world.security_admin, role=Role.AUDIT_ADMIN).exists()
+    assert not Membership.objects.filter(user=world.system_admin, role=Role.AUDIT_ADMIN).exists()
 
 
 def test_admins_cannot_change_their_own_roles(client, world):
@@ -360,7 +361,7 @@ def test_admins_cannot_change_their_own_roles(client, world):
 
 
 def test_set_leader_charges(client, world):
-    client.force_login(world.system_admin)
+    client.force_login(world.security_admin)
     url = reverse("orgs:user_roles", args=[world.leader.pk])
     assert "分管单位" in client.get(url).content.decode()
     response = client.post(
@@ -372,7 +373,7 @@ def test_set_leader_charges(client, world):
 
 
 def test_charges_for_a_non_leader_are_refused(client, world):
-    client.force_login(world.system_admin)
+    client.force_login(world.security_admin)
     url = reverse("orgs:user_roles", args=[world.handler.pk])
     response = client.post(url, {"form": "charges", "organisations": [world.co_unit.pk]})
     assert response.status_code == 200

@@ -2,19 +2,23 @@
 (function () {
   "use strict";
 
-  // Names come from the database (unit names): never let them become markup in a tooltip.
-  function esc(text) {
-    return String(text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
+  // Tooltips are drawn on the canvas ("richText"), not as HTML: ECharts' HTML tooltips carry inline
+  // style attributes, which the Content-Security-Policy forbids, and names from the database (unit
+  // names) can then never become markup. Only "{" and "}" mean something in rich text: drop them.
+  function plain(text) {
+    return String(text).replace(/[{}]/g, "");
+  }
+
+  function tooltip(options) {
+    return Object.assign({ renderMode: "richText" }, options);
   }
 
   function pie(data) {
     return {
-      tooltip: {
+      tooltip: tooltip({
         trigger: "item",
-        formatter: function (p) { return esc(p.name) + "：" + p.value + "（" + p.percent + "%）"; },
-      },
+        formatter: function (p) { return plain(p.name) + "：" + p.value + "（" + p.percent + "%）"; },
+      }),
       legend: { bottom: 0, type: "scroll" },
       series: [{
         type: "pie",
@@ -31,14 +35,14 @@
   function unitsChart(units, labels) {
     var rows = units.slice().reverse(); // best at the top
     return {
-      tooltip: {
+      tooltip: tooltip({
         trigger: "item",
         formatter: function (p) {
           var d = p.data;
-          return esc(d.name) + "<br>" + labels.rate + "：" + d.value +
-            "<br>" + labels.done + "：" + d.done + "，" + labels.onTime + "：" + d.onTime;
+          return plain(d.name) + "\n" + labels.rate + "：" + d.value +
+            "\n" + labels.done + "：" + d.done + "，" + labels.onTime + "：" + d.onTime;
         },
-      },
+      }),
       grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: 100 },
       yAxis: { type: "category", data: rows.map(function (d) { return d.name; }) },
@@ -54,7 +58,7 @@
 
   function monthsChart(months) {
     return {
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: tooltip({ trigger: "axis", axisPointer: { type: "shadow" } }),
       legend: { bottom: 0, type: "scroll" },
       grid: { left: 8, right: 8, top: 8, bottom: 40, containLabel: true },
       xAxis: { type: "category", data: months.labels },
