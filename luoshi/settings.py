@@ -41,9 +41,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "template_partials",
+    # Not its otp_totp/otp_static plugins, which keep secrets in clear: luoshi.twofactor.models.
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "axes",
     "luoshi.core",
     "luoshi.audit",
@@ -157,7 +156,7 @@ LOGOUT_REDIRECT_URL = "login"
 TWO_FACTOR_ENFORCED = os.environ.get("LUOSHI_TWO_FACTOR", "on").lower() not in {"off", "0", "false", "no"}
 OTP_TOTP_ISSUER = "落实"
 OTP_TOTP_THROTTLE_FACTOR = 1  # seconds; doubled after each wrong code (1, 2, 4 … up to an hour)
-OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1  # the same for recovery codes
 
 # Optional sign-in through the office's identity provider (OpenID Connect, docs/sign-in.md): on only
 # when the client and the provider's endpoints are all set. Accounts and roles stay local.
@@ -315,6 +314,10 @@ HEALTHZ_HEARTBEATS = {"refresh_warnings": 26 * 3600}
 # Whether a stale job fails /healthz (503). Off while the only job is the daily cron run.
 HEALTHZ_REQUIRE_WORKER = os.environ.get("LUOSHI_HEALTHZ_REQUIRE_WORKER", "0") == "1"
 # /healthz fails when the disk of the media files (or of the SQLite database) has less room than this.
+# The reverse proxies in front of the app servers (comma-separated addresses): their X-Forwarded-For
+# names the client the audit trail records. Unset: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = frozenset(filter(None, os.environ.get("LUOSHI_TRUSTED_PROXIES", "").split(",")))
+
 HEALTHZ_MIN_FREE_BYTES = int(os.environ.get("LUOSHI_HEALTHZ_MIN_FREE_MB", "1024")) * 1024 * 1024
 
 LOGGING = {

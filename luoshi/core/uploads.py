@@ -186,6 +186,8 @@ def stored_file_response(stored) -> FileResponse:
     response = FileResponse(stored.file.open("rb"), content_type=stored.content_type)
     response["Content-Disposition"] = content_disposition(stored.original_name, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
+    # Evidence may hold personal data: no shared cache or browser cache keeps a copy.
+    response["Cache-Control"] = "private, no-store"
     if stored.content_type == "application/pdf":
         # The browser's PDF viewer is a plugin that the pages' object-src 'none' would block; PDF
         # scripts run inside the viewer, never with our origin.

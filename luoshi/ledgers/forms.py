@@ -302,7 +302,7 @@ class SavedFilterForm(forms.Form):
     query = forms.CharField(max_length=1000, required=False)
 
 
-class LedgerFieldForm(BootstrapFormMixin, forms.Form):
+class LedgerFieldForm(BootstrapFormMixin, VersionedFormMixin, forms.Form):
     """A ledger's custom field; the key and its use are fixed once created (values are stored by them)."""
 
     target = forms.ChoiceField(label=_("用于"), choices=FieldTarget.choices, initial=FieldTarget.ITEM)
@@ -335,12 +335,15 @@ class LedgerFieldForm(BootstrapFormMixin, forms.Form):
             for name in ("target", "key"):
                 self.fields[name].disabled = True
             self.fields["key"].help_text = _("创建后不能修改")
+            self.version_initial(instance)
+        else:
+            self.fields["version"].required = False
 
     def service_values(self) -> dict:
         return {**self.cleaned_data, "choices": self.cleaned_data["choices"].splitlines()}
 
 
-class MilestoneForm(BootstrapFormMixin, forms.Form):
+class MilestoneForm(BootstrapFormMixin, VersionedFormMixin, forms.Form):
     name = forms.CharField(label=_("节点名称"), max_length=100)
     start_date = forms.DateField(label=_("开始日期"), widget=DateInput())
     due_date = forms.DateField(label=_("完成日期"), widget=DateInput())
@@ -353,10 +356,11 @@ class MilestoneForm(BootstrapFormMixin, forms.Form):
             self.initial.setdefault(name, getattr(milestone, name))
 
 
-class MilestoneCompleteForm(BootstrapFormMixin, forms.Form):
+class MilestoneCompleteForm(BootstrapFormMixin, VersionedFormMixin, forms.Form):
     done_on = forms.DateField(label=_("实际完成日期"), widget=DateInput())
 
     def __init__(self, *args, milestone, **kwargs):
         super().__init__(*args, prefix=f"done-{milestone.pk}", **kwargs)
         self.milestone_pk = milestone.pk
         self.initial.setdefault("done_on", timezone.localdate())
+        self.version_initial(milestone)

@@ -176,7 +176,7 @@ class FieldTarget(models.TextChoices):
     REPORT = "report", _("调度指标")
 
 
-class LedgerField(SnapshotModel):
+class LedgerField(VersionedModel):
     """An extra column a ledger declares, for its items or as a numeric measure of its reports."""
 
     ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="fields")
@@ -332,7 +332,7 @@ class Item(VersionedModel):
         return self.status in DONE_STATUSES
 
 
-class Milestone(TimeStampedModel):
+class Milestone(VersionedModel):
     """A phase scheduled backward from the deadline (倒排工期); editable afterwards."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="milestones")

@@ -488,18 +488,40 @@ def schedule_milestones(*, item: Item, user, phases: list[tuple[str, int]]) -> l
             % {"date": schedule[0][2]}
         )
     item.milestones.all().delete()
-    milestones = Milestone.objects.bulk_create(
-        Milestone(item=item, name=name, duration_days=days, start_date=start, due_date=due, sort_order=index)
+    # One save each (a plan has a handful of phases), so the audit trail records the new milestones
+    # as it records the replaced ones; bulk_create would bypass it.
+    milestones = [
+        Milestone.objects.create(
+            item=item, name=name, duration_days=days, start_date=start, due_date=due, sort_order=index
+        )
         for index, (name, days, start, due) in enumerate(schedule)
-    )
+    ]
     _record(item, EventKind.EDITED, user, comment=_("倒排工期，安排 %(n)d 个节点") % {"n": len(milestones)})
     return milestones
 
 
+def _lock_milestone(milestone: Milestone) -> Milestone:
+    """The stored milestone, locked; one replanned away meanwhile counts as changed by someone else."""
+    locked = (
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("item__ledger", "item__lead_org")
+        .filter(pk=milestone.pk)
+        .first()
+    )
+    if locked is None:
+        raise StaleObjectError(milestone)
+    return locked
+
+
 @transaction.atomic
-def update_milestone(*, milestone: Milestone, user, **fields) -> Milestone:
+def update_milestone(*, milestone: Milestone, user, version: int | None = None, **fields) -> Milestone:
+    """Edit a milestone loaded at ``version`` (by default that of ``milestone``); returns the saved copy."""
+    expected_version = milestone.version if version is None else version
+    milestone = _lock_milestone(milestone)
     if not can_edit_item(user, milestone.item):
         raise ValidationError(_("只有本台账的督办员可以修改节点。"))
+    if milestone.version != expected_version:
+        raise StaleObjectError(milestone)
     for name in ("name", "start_date", "due_date", "done_on"):
         if name in fields:
             setattr(milestone, name, fields[name])
@@ -916,13 +938,16 @@ def _clean_choices(raw) -> list[str]:
 
 
 @transaction.atomic
-def save_ledger_field(*, user, ledger: Ledger | None = None, field=None, **values):
-    """Add a custom field to ``ledger`` or edit ``field``.
+def save_ledger_field(
+    *, user, ledger: Ledger | None = None, field=None, version: int | None = None, **values
+):
+    """Add a custom field to ``ledger`` or edit ``field``, loaded at ``version`` (by default its own).
 
     The key and the target are fixed once created: stored values are found by them. The type of
     a field that already holds values cannot change either, or those values would stop validating.
     """
 
+    expected_version = None
     if field is None:
         field = LedgerField(
             ledger=ledger,
@@ -931,6 +956,7 @@ def save_ledger_field(*, user, ledger: Ledger | None = None, field=None, **value
         )
         stored_type = None
     else:
+        expected_version = field.version if version is None else version
         field = LedgerField.objects.select_for_update().select_related("ledger").get(pk=field.pk)
         stored_type = field.field_type
         for name, message in (
@@ -941,6 +967,8 @@ def save_ledger_field(*, user, ledger: Ledger | None = None, field=None, **value
                 raise ValidationError({name: message})
     if not _is_ledger_supervisor(user, field.ledger):
         raise ValidationError(_("只有本台账的督办员可以配置台账字段。"))
+    if expected_version is not None and field.version != expected_version:
+        raise StaleObjectError(field)
 
     for name in LEDGER_FIELD_EDITABLE:
         if name in values:
@@ -1029,16 +1057,20 @@ MILESTONE_COMPLETABLE_STATUSES = (
 
 
 @transaction.atomic
-def complete_milestone(*, milestone: Milestone, user, done_on: dt.date) -> Milestone:
-    """The lead unit's liaison (or the ledger's supervisor) records the day a milestone was done."""
-    milestone = (
-        Milestone.objects.select_for_update()
-        .select_related("item__ledger", "item__lead_org")
-        .get(pk=milestone.pk)
-    )
+def complete_milestone(
+    *, milestone: Milestone, user, done_on: dt.date, version: int | None = None
+) -> Milestone:
+    """The lead unit's liaison (or the ledger's supervisor) records the day a milestone was done.
+
+    ``version`` is the one the milestone was shown at (by default that of ``milestone``).
+    """
+    expected_version = milestone.version if version is None else version
+    milestone = _lock_milestone(milestone)
     item = milestone.item
     if not (is_lead_liaison(user, item) or is_supervisor_for(user, item)):
         raise ValidationError(_("只有牵头单位联络员或本台账的督办员可以标记节点完成。"))
+    if milestone.version != expected_version:
+        raise StaleObjectError(milestone)
     if item.status not in MILESTONE_COMPLETABLE_STATUSES:
         raise ValidationError(
             _("事项当前状态为「%(status)s」，不能标记节点完成。") % {"status": item.get_status_display()}

@@ -709,39 +709,62 @@ def _milestone_refused(request, item, form):
     return redirect(item)
 
 
+def _milestone_stale(request, item, form, stored):
+    """Someone else changed the milestone first (like ``ServiceFormMixin.stale_response``): the item
+    page, or its panels for htmx, with the stored milestone and this user's input in its form, which
+    now carries the stored version (resubmitting applies it over what they have seen); status 409."""
+    form.data = form.data.copy()
+    form.data[form.add_prefix("version")] = str(stored.version)
+    fresh = selectors.item_for_detail(request.user, item.pk)
+    context = ItemDetailView.context(request, fresh, bound_milestone_form=form, stale_milestone=stored.pk)
+    template = "ledgers/item_detail.html#panels" if request.htmx else "ledgers/item_detail.html"
+    return render(request, template, context, status=409)
+
+
+def _milestone_change(request, milestone, form, change, success):
+    """Run ``change()`` from a valid milestone form; answer success, staleness or refusal."""
+    item = milestone.item
+    if form.is_valid():
+        saved = ServiceFormMixin().run_service(form, change)
+        if saved is not None:
+            messages.success(request, success % {"name": saved.name})
+            return _detail_response(request, item)
+        stored = Milestone.objects.filter(pk=milestone.pk).first()
+        if stored is not None and stored.version != form.cleaned_data["version"]:
+            return _milestone_stale(request, item, form, stored)
+    return _milestone_refused(request, item, form)
+
+
 @login_required
 @require_POST
 def milestone_edit(request, pk):
     milestone = _milestone_or_404(request, pk)
-    item = milestone.item
-    if not can_edit_item(request.user, item):
+    if not can_edit_item(request.user, milestone.item):
         raise Http404
     form = MilestoneForm(request.POST, milestone=milestone)
-    if form.is_valid() and ServiceFormMixin().run_service(
-        form, lambda: services.update_milestone(milestone=milestone, user=request.user, **form.cleaned_data)
-    ):
-        messages.success(request, _("节点「%(name)s」已保存。") % {"name": milestone.name})
-        return _detail_response(request, item)
-    return _milestone_refused(request, item, form)
+    return _milestone_change(
+        request,
+        milestone,
+        form,
+        lambda: services.update_milestone(milestone=milestone, user=request.user, **form.cleaned_data),
+        _("节点「%(name)s」已保存。"),
+    )
 
 
 @login_required
 @require_POST
 def milestone_complete(request, pk):
     milestone = _milestone_or_404(request, pk)
-    item = milestone.item
-    if not (is_lead_liaison(request.user, item) or is_supervisor_for(request.user, item)):
+    if not (is_lead_liaison(request.user, milestone.item) or is_supervisor_for(request.user, milestone.item)):
         raise Http404
     form = MilestoneCompleteForm(request.POST, milestone=milestone)
-    if form.is_valid() and ServiceFormMixin().run_service(
+    return _milestone_change(
+        request,
+        milestone,
         form,
-        lambda: services.complete_milestone(
-            milestone=milestone, user=request.user, done_on=form.cleaned_data["done_on"]
-        ),
-    ):
-        messages.success(request, _("节点「%(name)s」已标记完成。") % {"name": milestone.name})
-        return _detail_response(request, item)
-    return _milestone_refused(request, item, form)
+        lambda: services.complete_milestone(milestone=milestone, user=request.user, **form.cleaned_data),
+        _("节点「%(name)s」已标记完成。"),
+    )
 
 
 # Ledger configuration ---------------------------------------------------------------------------
@@ -802,6 +825,11 @@ class LedgerFieldEditView(RoleRequiredMixin, ServiceFormMixin, View):
             if saved is not None:
                 messages.success(request, _("字段「%(label)s」已保存。") % {"label": saved.label})
                 return redirect("ledgers:ledger_settings", ledger.pk)
+            if field is not None:
+                stored = LedgerField.objects.get(pk=field.pk)
+                if stored.version != form.cleaned_data["version"]:
+                    context = {"ledger": ledger, "field": field}
+                    return self.stale_response(request, self.template_name, context, form, stored)
         return render(request, self.template_name, {"form": form, "ledger": ledger, "field": field})
 
 

@@ -9,14 +9,16 @@ def test_admin_screen(client, world, settings):
 """
 
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from luoshi.twofactor import selectors
+from luoshi.twofactor.models import AuthenticatorDevice
 
 
-def login_verified(client, user) -> TOTPDevice:
+def login_verified(client, user) -> AuthenticatorDevice:
     """``client`` signed in as ``user`` with the second factor done; returns the user's app (made if none)."""
-    device = selectors.totp_device(user) or TOTPDevice.objects.create(user=user, name="测试", confirmed=True)
+    device = selectors.totp_device(user) or AuthenticatorDevice.objects.create(
+        user=user, name="测试", confirmed=True
+    )
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

@@ -2,12 +2,11 @@
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from luoshi.orgs import selectors as org_selectors
 from luoshi.orgs.models import Role
 from luoshi.security.selectors import current_policy
+from luoshi.twofactor.models import AuthenticatorDevice, RecoveryCode, RecoveryDevice
 
 # What a signed-in session must still do before it may use the platform (kept in the session).
 STEP_SESSION_KEY = "twofactor_step"
@@ -26,17 +25,17 @@ def two_factor_required(user) -> bool:
     return current_policy().require_two_factor_for_all
 
 
-def totp_device(user) -> TOTPDevice | None:
+def totp_device(user) -> AuthenticatorDevice | None:
     """The user's confirmed authenticator app; there is at most one."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def recovery_device(user) -> StaticDevice | None:
-    return StaticDevice.objects.filter(user=user, confirmed=True).first()
+def recovery_device(user) -> RecoveryDevice | None:
+    return RecoveryDevice.objects.filter(user=user, confirmed=True).first()
 
 
 def recovery_codes_left(user) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 def pending_step(user) -> str:
@@ -55,5 +54,5 @@ def pending_step(user) -> str:
 def users_with_state(queryset):
     """``queryset`` annotated with ``has_two_factor`` for the security admin's list."""
     return queryset.annotate(
-        has_two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        has_two_factor=Exists(AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
     )

@@ -11,13 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.util import random_hex
 
 from luoshi.audit.models import AuditAction
 from luoshi.audit.services import record
 from luoshi.twofactor import selectors
+from luoshi.twofactor.models import AuthenticatorDevice, RecoveryDevice, default_key, new_recovery_code
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DIGITS = 6
@@ -27,7 +25,7 @@ _TOTP_CODE = re.compile(rf"^\d{{{TOTP_DIGITS}}}$")
 
 def new_secret() -> str:
     """A fresh TOTP key (20 random bytes, hex) for an enrolment the user has not confirmed yet."""
-    return random_hex(20)
+    return default_key()
 
 
 def _normalise(code: str) -> str:
@@ -36,7 +34,7 @@ def _normalise(code: str) -> str:
 
 
 @transaction.atomic
-def confirm_enrolment(*, user, key: str, code: str) -> tuple[TOTPDevice, list[str]]:
+def confirm_enrolment(*, user, key: str, code: str) -> tuple[AuthenticatorDevice, list[str]]:
     """Bind the authenticator app holding ``key`` once it proves itself with a current ``code``.
 
     Replaces any earlier app and recovery codes; returns the device and the new recovery codes,
@@ -53,10 +51,10 @@ def confirm_enrolment(*, user, key: str, code: str) -> tuple[TOTPDevice, list[st
                 )
             }
         )
-    had_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    TOTPDevice.objects.filter(user=user).delete()
+    had_device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+    AuthenticatorDevice.objects.filter(user=user).delete()
     # last_t: the code that confirmed the app cannot be used again to sign in.
-    device = TOTPDevice.objects.create(
+    device = AuthenticatorDevice.objects.create(
         user=user,
         name=_("身份验证器 App"),
         key=key,
@@ -78,10 +76,10 @@ def confirm_enrolment(*, user, key: str, code: str) -> tuple[TOTPDevice, list[st
 
 
 def _replace_recovery_codes(user) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=_("恢复码"), confirmed=True)
-    codes = [StaticToken.random_token() for _index in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    RecoveryDevice.objects.filter(user=user).delete()
+    device = RecoveryDevice.objects.create(user=user, name=_("恢复码"), confirmed=True)
+    codes = [new_recovery_code() for _index in range(RECOVERY_CODE_COUNT)]
+    device.set_codes(codes)  # only their digests are stored
     return codes
 
 
@@ -104,7 +102,7 @@ def verify_second_factor(*, user, code: str) -> Device:
     are deleted when used.
     """
     code = _normalise(code)
-    model = TOTPDevice if _TOTP_CODE.match(code) else StaticDevice
+    model = AuthenticatorDevice if _TOTP_CODE.match(code) else RecoveryDevice
     locked_until = None
     for device_id in model.objects.filter(user=user, confirmed=True).values_list("pk", flat=True):
         with transaction.atomic():
@@ -129,8 +127,8 @@ def verify_second_factor(*, user, code: str) -> Device:
 
 
 def _delete_devices(user) -> bool:
-    deleted, _rows = TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    deleted, _rows = AuthenticatorDevice.objects.filter(user=user).delete()
+    RecoveryDevice.objects.filter(user=user).delete()
     return bool(deleted)
 
 

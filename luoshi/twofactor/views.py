@@ -1,5 +1,6 @@
 """Screens of two-factor sign-in: the code page, enrolment, 账号安全, and the security admin's reset."""
 
+import contextlib
 from base64 import b32encode
 from binascii import unhexlify
 
@@ -13,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from luoshi.core import crypto
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.orgs import selectors as org_selectors
 from luoshi.orgs.filters import UserFilterSet
@@ -22,6 +23,7 @@ from luoshi.orgs.models import Role, User
 from luoshi.security import sessions as session_registry
 from luoshi.twofactor import selectors, services
 from luoshi.twofactor.forms import CodeForm, EnrolForm
+from luoshi.twofactor.models import AuthenticatorDevice
 from luoshi.twofactor.tables import TwoFactorUserTable
 
 PENDING_KEY_SESSION_KEY = "twofactor_pending_key"  # the secret shown at enrolment, until confirmed
@@ -35,6 +37,17 @@ def _next_url(request) -> str:
     ):
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def pending_key(session) -> str | None:
+    """The secret shown at enrolment and not confirmed yet, if any.
+
+    Sessions are stored in the database, so it is kept there as SM4 ciphertext like a bound one.
+    """
+    token = session.get(PENDING_KEY_SESSION_KEY)
+    with contextlib.suppress(crypto.DecryptionError):
+        return crypto.decrypt(token) if token else None
+    return None  # made under a data key since retired: a new secret is shown
 
 
 def _must_verify_first(request) -> bool:
@@ -81,7 +94,7 @@ class VerifyView(LoginRequiredMixin, ServiceFormMixin, View):
         if not device:
             return self._render(request, form)
         _signed_in_with(request, device)
-        if not isinstance(device, TOTPDevice):
+        if not isinstance(device, AuthenticatorDevice):
             left = selectors.recovery_codes_left(request.user)
             messages.warning(
                 request,
@@ -105,10 +118,10 @@ class EnrolView(LoginRequiredMixin, ServiceFormMixin, View):
 
     def _key(self, request) -> str:
         # Kept in the session until confirmed, so reloading the page shows the same QR code.
-        key = request.session.get(PENDING_KEY_SESSION_KEY)
+        key = pending_key(request.session)
         if not key:
             key = services.new_secret()
-            request.session[PENDING_KEY_SESSION_KEY] = key
+            request.session[PENDING_KEY_SESSION_KEY] = crypto.encrypt(key)
         return key
 
     def get(self, request):
@@ -140,7 +153,7 @@ class EnrolView(LoginRequiredMixin, ServiceFormMixin, View):
 
     def _render(self, request, form):
         key = self._key(request)
-        device = TOTPDevice(user=request.user, key=key)
+        device = AuthenticatorDevice(user=request.user, key=key)
         secret = b32encode(unhexlify(key)).decode()
         return render(
             request,

@@ -6,8 +6,9 @@ from base64 import b32decode
 
 import pytest
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
+
+from luoshi.twofactor.models import AuthenticatorDevice
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +49,7 @@ def test_supervisor_enrols_and_signs_in_with_a_code(page, live_server, world):
 
     submit_code(page, code_from(secret))
     expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
-    assert TOTPDevice.objects.get(user=world.supervisor).confirmed
+    assert AuthenticatorDevice.objects.get(user=world.supervisor).confirmed
     with page.expect_navigation():
         page.get_by_role("link", name="我已保存，继续").click()
     assert "/my-work/" in page.url

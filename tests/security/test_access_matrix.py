@@ -336,6 +336,7 @@ RULES = [
             f"milestone-{o.pk}-name": "方案制定（调整）",
             f"milestone-{o.pk}-start_date": s.milestone.start_date.isoformat(),
             f"milestone-{o.pk}-due_date": s.milestone.due_date.isoformat(),
+            f"milestone-{o.pk}-version": s.milestone.version,
         },
         expect={"supervisor": DONE},
     ),
@@ -344,7 +345,10 @@ RULES = [
         "post",
         inside=lambda s, u: s.milestone,
         outside=lambda s, u: s.foreign_milestone,
-        data=lambda s, o: {f"done-{o.pk}-done_on": timezone.localdate().isoformat()},
+        data=lambda s, o: {
+            f"done-{o.pk}-done_on": timezone.localdate().isoformat(),
+            f"done-{o.pk}-version": s.milestone.version,
+        },
         expect=each(DONE, {"supervisor", "lead_liaison"}),
     ),
     Rule(

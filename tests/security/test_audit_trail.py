@@ -26,7 +26,8 @@ from luoshi.audit.models import RETENTION_DAYS, AppendOnlyError, AuditAction, Au
 from luoshi.audit.services import record
 from luoshi.core.crypto import sm3_file
 from luoshi.ledgers import services as ledger_services
-from luoshi.orgs.models import Role
+from luoshi.orgs import services as orgs_services
+from luoshi.orgs.models import Role, User
 from luoshi.testing.access import PDF
 
 ADDRESS = "10.20.30.40"
@@ -87,6 +88,19 @@ def test_each_event_is_a_link_of_the_chain(world):
     assert first.mac_key and len(first.mac) == 64 and first.mac != second.mac
     head = AuditChainHead.objects.get(pk=1)
     assert (head.sequence, head.mac) == (second.sequence, second.mac)
+
+
+def test_a_change_whose_audit_row_cannot_be_written_is_not_written(world):
+    """§8.1.4.3 d): auditing cannot be bypassed by making it fail; the change goes with its record."""
+    person = User.objects.get(pk=world.handler.pk)
+    events = AuditEvent.objects.count()
+    with (
+        mock.patch("luoshi.audit.services.chain.link_mac", side_effect=RuntimeError("audit down")),
+        pytest.raises(RuntimeError),
+    ):
+        orgs_services.update_user(user=person, full_name="改过的名字")
+    assert User.objects.get(pk=person.pk).full_name == world.handler.full_name
+    assert AuditEvent.objects.count() == events
 
 
 # Coverage: who, when, from where, what, before/after, success --------------------------------------

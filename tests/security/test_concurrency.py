@@ -118,8 +118,6 @@ EDIT_SCREENS = {
 # Edited on a screen, yet not a VersionedModel, and why that is safe.
 NOT_VERSIONED = {
     User: "登录、锁定和双因素认证会自行写入用户行；版本号会让并发登录失败。账号编辑只由系统管理员进行。",
-    LedgerField: "字段配置在行锁（select_for_update）下整行写入，键和用途不可修改；有数据后类型不可改。",
-    Milestone: "节点整行由督办员在事项页内联修改；事项本身受版本保护，节点的改动记入事项动态。",
 }
 
 
@@ -136,12 +134,13 @@ def test_every_edited_model_is_versioned_or_says_why_not(name):
     )
 
 
-def _race(client, url, user, data, first_change, stored_value):
-    """Two people load the same version; the first saves, the second is told (409), input kept."""
+def _race(client, url, user, data, first_change, stored_value, page=None, **headers):
+    """Two people load the same version (of ``page``, by default ``url``); the first saves, the
+    second is told (409), input kept."""
     client.force_login(user)
-    assert client.get(url).status_code == 200
+    assert client.get(page or url).status_code == 200
     first_change()
-    response = client.post(url, data)
+    response = client.post(url, data, headers=headers)
     body = response.content.decode()
     assert response.status_code == 409, body[:2000]
     assert "已被其他人修改" in body
@@ -207,6 +206,105 @@ def test_report_edit_race(client, world):
         lambda: ProgressReport.objects.get(pk=draft.pk).text,
     )
     assert "联络员的稿" in body and stored == "承办人改的稿"
+
+
+@pytest.mark.django_db
+def test_ledger_field_edit_race(client, world):
+    field = services.save_ledger_field(
+        user=world.supervisor, ledger=world.ledger, key="invest_total", label="总投资", field_type="number"
+    )
+    data = {"label": "我改的名称", "field_type": "number", "sort_order": 0, "version": field.version}
+
+    def first():
+        services.save_ledger_field(
+            user=world.supervisor,
+            field=LedgerField.objects.get(pk=field.pk),
+            version=field.version,
+            label="别人改的名称",
+            unit_label="万元",
+        )
+
+    body, stored = _race(
+        client,
+        reverse("ledgers:ledger_field_edit", args=[field.pk]),
+        world.supervisor,
+        data,
+        first,
+        lambda: LedgerField.objects.values_list("label", "unit_label").get(pk=field.pk),
+    )
+    assert "我改的名称" in body and "别人改的名称" in body and stored == ("别人改的名称", "万元")
+
+
+@pytest.fixture
+def planned_item(world):
+    item = world.advance(world.item, ItemStatus.IN_PROGRESS)
+    services.schedule_milestones(item=item, user=world.supervisor, phases=[("方案制定", 5), ("组织实施", 20)])
+    return item
+
+
+@pytest.mark.django_db
+def test_milestone_edit_race(client, world, planned_item):
+    milestone = planned_item.milestones.order_by("sort_order").first()
+    prefix = f"milestone-{milestone.pk}"
+    data = {
+        f"{prefix}-name": "我改的节点名",
+        f"{prefix}-start_date": milestone.start_date.isoformat(),
+        f"{prefix}-due_date": milestone.due_date.isoformat(),
+        f"{prefix}-version": milestone.version,
+    }
+
+    def first():
+        services.update_milestone(
+            milestone=Milestone.objects.get(pk=milestone.pk),
+            user=world.supervisor,
+            version=milestone.version,
+            name="别人改的节点名",
+        )
+
+    body, stored = _race(
+        client,
+        reverse("ledgers:milestone_edit", args=[milestone.pk]),
+        world.supervisor,
+        data,
+        first,
+        lambda: Milestone.objects.get(pk=milestone.pk),
+        page=reverse("ledgers:item_detail", args=[planned_item.pk]),
+        HX_Request="true",
+    )
+    # The panels, with the stored milestone and the form open, still holding this user's input.
+    assert 'id="panels"' in body and "<html" not in body and 'data-testid="stale-warning"' in body
+    assert 'value="我改的节点名"' in body and "别人改的节点名" in body
+    assert f'name="{prefix}-version" value="{stored.version}"' in body
+    assert stored.name == "别人改的节点名"
+
+
+@pytest.mark.django_db
+def test_milestone_complete_race(client, world, planned_item):
+    milestone = planned_item.milestones.order_by("sort_order").first()
+    done_on = (services.today() - dt.timedelta(days=2)).isoformat()
+
+    def first():
+        services.update_milestone(
+            milestone=Milestone.objects.get(pk=milestone.pk),
+            user=world.supervisor,
+            version=milestone.version,
+            name="别人改的节点名",
+        )
+
+    body, stored = _race(
+        client,
+        reverse("ledgers:milestone_complete", args=[milestone.pk]),
+        world.lead_liaison,
+        {f"done-{milestone.pk}-done_on": done_on, f"done-{milestone.pk}-version": milestone.version},
+        first,
+        lambda: Milestone.objects.values_list("name", "done_on").get(pk=milestone.pk),
+        page=reverse("ledgers:item_detail", args=[planned_item.pk]),
+    )
+    # A plain post gets the whole item page back, the stored milestone shown beside the kept input.
+    assert "<html" in body and 'data-testid="stale-warning"' in body and "别人改的节点名" in body
+    assert f'name="done-{milestone.pk}-done_on" value="{done_on}"' in body
+    assert stored == ("别人改的节点名", None)
+    assert not ItemEvent.objects.filter(item=planned_item, data__milestone=milestone.pk).exists()
 
 
 # Bulk actions are all or nothing (bulk_transition has its own test in ledgers) --------------------

@@ -165,7 +165,10 @@ FORMS = [
         "milestone_complete",
         "lead_liaison",
         lambda s: reverse("ledgers:milestone_complete", args=[s.milestone.pk]),
-        lambda s: {f"done-{s.milestone.pk}-done_on": _day(0)},
+        lambda s: {
+            f"done-{s.milestone.pk}-done_on": _day(0),
+            f"done-{s.milestone.pk}-version": s.milestone.version,
+        },
     ),
     Form(
         "extension_request",

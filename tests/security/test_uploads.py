@@ -98,6 +98,7 @@ def test_type_is_the_checked_one_never_the_declared_one(supervisor, world, conte
     response = supervisor.get(reverse("ledgers:attachment_download", args=[attachment.pk]))
     assert response["Content-Type"] == checked
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Disposition"].startswith("inline;")
     if checked != "application/pdf":
         assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
@@ -130,6 +131,7 @@ def test_office_files_are_downloads_with_the_chinese_name(supervisor, world):
     )
     assert response["Content-Type"] == attachment.content_type
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     b"".join(response.streaming_content)
 
@@ -149,6 +151,7 @@ def test_evidence_is_served_the_same_way(client, world):
     response = client.get(reverse("ledgers:evidence_download", args=[evidence.pk]))
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     b"".join(response.streaming_content)
 

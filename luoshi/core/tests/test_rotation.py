@@ -10,6 +10,8 @@ from luoshi.core.fields import encrypted_match
 from luoshi.core.tests.test_fields import stored
 from luoshi.orgs.models import User
 from luoshi.orgs.tests.factories import UserFactory
+from luoshi.twofactor import services as twofactor_services
+from luoshi.twofactor.tests.test_services import current_code, enrol
 
 
 @pytest.fixture
@@ -46,11 +48,25 @@ def test_reencrypt_moves_every_row_to_the_active_key_in_batches(key_file):
 
     logged = []
     assert rotation.reencrypt(batch_size=2, log=logged.append) == 5
-    assert logged == ["orgs.User: 5"]
+    assert "orgs.User: 5" in logged and "twofactor.AuthenticatorDevice: 0" in logged
     assert {crypto.ciphertext_key_id(stored(person)) for person in people} == {"d2"}
     assert rotation.rows_under_other_keys()["orgs.User"] == 0
     assert rotation.reencrypt() == 0  # nothing left: a second run writes nothing
     assert [User.objects.get(pk=p.pk).phone for p in people] == [p.phone for p in people]
+
+
+@pytest.mark.django_db
+def test_reencrypt_covers_the_second_factor_secret(key_file):
+    device, _codes = enrol(UserFactory())
+    rotation.add_data_key()
+    assert rotation.rows_under_other_keys()["twofactor.AuthenticatorDevice"] == 1
+
+    rotation.reencrypt()
+    device.refresh_from_db()
+    assert rotation.rows_under_other_keys()["twofactor.AuthenticatorDevice"] == 0
+    assert (
+        twofactor_services.verify_second_factor(user=device.user, code=current_code(device.key, 1)) == device
+    )
 
 
 @pytest.mark.django_db

@@ -134,7 +134,9 @@ def test_edit_keeps_the_key_and_target(client, world):
     url = reverse("ledgers:ledger_field_edit", args=[field.pk])
     form_page = page(client.get(url))
     assert "disabled" in form_page and "invest_total" in form_page
-    response = client.post(url, field_data(key="renamed", target=FieldTarget.REPORT, label="计划总投资"))
+    response = client.post(
+        url, field_data(key="renamed", target=FieldTarget.REPORT, label="计划总投资", version=field.version)
+    )
     assert response.status_code == 302
     field.refresh_from_db()
     assert (field.key, field.target, field.label) == ("invest_total", FieldTarget.ITEM, "计划总投资")
@@ -147,7 +149,8 @@ def test_type_of_a_field_in_use_cannot_change(client, world):
     Item.objects.filter(pk=world.item.pk).update(extra={"invest_total": "120"})
     login(client, world.supervisor)
     response = client.post(
-        reverse("ledgers:ledger_field_edit", args=[field.pk]), field_data(field_type=FieldType.TEXT)
+        reverse("ledgers:ledger_field_edit", args=[field.pk]),
+        field_data(field_type=FieldType.TEXT, version=field.version),
     )
     assert response.status_code == 200
     assert "已有记录填写了「总投资」，不能再修改它的类型" in page(response)
@@ -299,9 +302,14 @@ def edit_data(milestone, **overrides):
         "start_date": milestone.start_date.isoformat(),
         "due_date": milestone.due_date.isoformat(),
         "done_on": "",
+        "version": milestone.version,
         **overrides,
     }
     return {f"milestone-{milestone.pk}-{key}": value for key, value in data.items()}
+
+
+def done_data(milestone, done_on):
+    return {f"done-{milestone.pk}-done_on": done_on, f"done-{milestone.pk}-version": milestone.version}
 
 
 def test_supervisor_edits_a_milestone_through_htmx(client, world, milestone):
@@ -361,7 +369,7 @@ def test_lead_liaison_marks_a_milestone_done(client, world, milestone):
     today = timezone.localdate()
     response = client.post(
         reverse("ledgers:milestone_complete", args=[milestone.pk]),
-        {f"done-{milestone.pk}-done_on": today.isoformat()},
+        done_data(milestone, today.isoformat()),
         headers=HTMX,
     )
     assert response.status_code == 200 and 'data-testid="milestone-done"' in page(response)
@@ -376,7 +384,7 @@ def test_supervisor_may_also_mark_done_and_without_htmx_is_redirected(client, wo
     login(client, world.supervisor)
     response = client.post(
         reverse("ledgers:milestone_complete", args=[milestone.pk]),
-        {f"done-{milestone.pk}-done_on": timezone.localdate().isoformat()},
+        done_data(milestone, timezone.localdate().isoformat()),
     )
     assert response.status_code == 302
     milestone.refresh_from_db()
@@ -397,7 +405,7 @@ def test_bad_completion_date_is_refused(client, world, milestone, done_on, messa
     value = done_on(timezone.localdate(), world.item)
     response = client.post(
         reverse("ledgers:milestone_complete", args=[milestone.pk]),
-        {f"done-{milestone.pk}-done_on": value.isoformat() if value else ""},
+        done_data(milestone, value.isoformat() if value else ""),
         headers=HTMX,
     )
     assert response.status_code == 200 and message in page(response)
@@ -409,7 +417,7 @@ def test_milestone_of_a_draft_item_cannot_be_marked_done(client, world, mileston
     login(client, world.supervisor)
     response = client.post(
         reverse("ledgers:milestone_complete", args=[milestone.pk]),
-        {f"done-{milestone.pk}-done_on": timezone.localdate().isoformat()},
+        done_data(milestone, timezone.localdate().isoformat()),
         headers=HTMX,
     )
     assert "事项当前状态为「草稿」，不能标记节点完成" in page(response)
@@ -439,7 +447,7 @@ def test_only_lead_liaison_and_supervisor_mark_done(client, world, milestone, wh
     login(client, getattr(world, who))
     response = client.post(
         reverse("ledgers:milestone_complete", args=[milestone.pk]),
-        {f"done-{milestone.pk}-done_on": timezone.localdate().isoformat()},
+        done_data(milestone, timezone.localdate().isoformat()),
         headers=HTMX,
     )
     assert response.status_code == 404

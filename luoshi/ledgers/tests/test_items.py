@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from luoshi.audit.models import AuditAction, AuditEvent
 from luoshi.core.exceptions import StaleObjectError, TransitionNotAllowed
 from luoshi.ledgers import services
 from luoshi.ledgers.models import (
@@ -13,6 +14,7 @@ from luoshi.ledgers.models import (
     Item,
     ItemEvent,
     ItemStatus,
+    LedgerField,
     Milestone,
     WarningColor,
 )
@@ -434,6 +436,53 @@ def test_update_milestone_refuses_due_before_start(world):
     milestone = Milestone.objects.get(pk=milestone.pk)
     done = services.update_milestone(milestone=milestone, user=world.supervisor, done_on=_today())
     assert Milestone.objects.get(pk=done.pk).done_on == _today()
+
+
+def test_milestone_services_refuse_a_stale_version(world):
+    item = world.advance(world.item, ItemStatus.ACCEPTED)
+    loaded = services.schedule_milestones(item=item, user=world.supervisor, phases=[("方案", 3)])[0]
+    services.update_milestone(milestone=loaded, user=world.supervisor, version=loaded.version, name="新方案")
+    with pytest.raises(StaleObjectError, match="已被其他人修改"):
+        services.update_milestone(milestone=loaded, user=world.supervisor, name="旧副本")
+    with pytest.raises(StaleObjectError, match="已被其他人修改"):
+        services.complete_milestone(
+            milestone=loaded, user=world.lead_liaison, done_on=_today(), version=loaded.version
+        )
+    stored = Milestone.objects.get(pk=loaded.pk)
+    assert (stored.name, stored.done_on, stored.version) == ("新方案", None, loaded.version + 1)
+    done = services.complete_milestone(
+        milestone=stored, user=world.lead_liaison, done_on=_today(), version=stored.version
+    )
+    assert (done.done_on, done.version) == (_today(), stored.version + 1)
+
+
+def test_milestone_changes_reach_the_audit_trail_once(world):
+    def logged(action, pk):
+        return AuditEvent.objects.filter(action=action, object_type="ledgers.Milestone", object_id=str(pk))
+
+    first = services.schedule_milestones(item=world.item, user=world.supervisor, phases=[("方案", 3)])[0]
+    assert logged(AuditAction.CREATE, first.pk).count() == 1
+    services.update_milestone(milestone=first, user=world.supervisor, version=first.version, name="新方案")
+    (update,) = logged(AuditAction.UPDATE, first.pk)
+    assert (update.before, update.after) == ({"name": "方案"}, {"name": "新方案"})
+    replacement = services.schedule_milestones(item=world.item, user=world.supervisor, phases=[("全部", 3)])[
+        0
+    ]
+    assert logged(AuditAction.DELETE, first.pk).count() == 1
+    assert logged(AuditAction.CREATE, replacement.pk).count() == 1
+
+
+def test_ledger_field_edit_refuses_a_stale_version(world):
+    field = services.save_ledger_field(
+        user=world.supervisor, ledger=world.ledger, key="note", label="备注", field_type="text"
+    )
+    services.save_ledger_field(user=world.supervisor, field=field, version=field.version, label="说明")
+    with pytest.raises(StaleObjectError, match="已被其他人修改"):
+        services.save_ledger_field(user=world.supervisor, field=field, version=field.version, label="旧副本")
+    with pytest.raises(StaleObjectError):
+        services.save_ledger_field(user=world.supervisor, field=field, label="未给版本，按传入副本")
+    stored = LedgerField.objects.get(pk=field.pk)
+    assert (stored.label, stored.version) == ("说明", field.version + 1)
 
 
 # warnings refresh -----------------------------------------------------------------------------

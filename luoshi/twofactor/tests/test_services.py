@@ -1,17 +1,16 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from luoshi.audit.models import AuditAction, AuditEvent
 from luoshi.twofactor import selectors, services
+from luoshi.twofactor.models import AuthenticatorDevice, RecoveryCode
 
 pytestmark = pytest.mark.django_db
 
 
 def current_code(key: str, steps_ahead: int = 0) -> str:
-    device = TOTPDevice(key=key)
+    device = AuthenticatorDevice(key=key)
     totp = TOTP(device.bin_key)
     totp.time = totp.time + steps_ahead * 30
     return f"{totp.token():06d}"
@@ -32,7 +31,7 @@ def test_enrolment_needs_a_current_code(world):
     with pytest.raises(ValidationError) as error:
         services.confirm_enrolment(user=world.handler, key=key, code="12345")
     assert "验证码不正确" in str(error.value)
-    assert not TOTPDevice.objects.filter(user=world.handler).exists()
+    assert not AuthenticatorDevice.objects.filter(user=world.handler).exists()
 
 
 def test_enrolment_binds_one_app_with_ten_recovery_codes_and_is_audited(world):
@@ -54,9 +53,15 @@ def test_the_enrolment_code_cannot_sign_in(world):
 def test_rebinding_replaces_the_app_and_the_recovery_codes(world):
     _first, old_codes = enrol(world.handler)
     second, new_codes = enrol(world.handler)
-    assert list(TOTPDevice.objects.filter(user=world.handler)) == [second]
-    assert not StaticToken.objects.filter(token__in=old_codes).exists()
-    assert StaticToken.objects.filter(token__in=new_codes).count() == 10
+    assert list(AuthenticatorDevice.objects.filter(user=world.handler)) == [second]
+    assert RecoveryCode.objects.filter(device__user=world.handler).count() == 10
+    for old in old_codes:
+        with pytest.raises(ValidationError):
+            services.verify_second_factor(user=world.handler, code=old)
+        selectors.recovery_device(world.handler).throttle_reset()
+    assert services.verify_second_factor(user=world.handler, code=new_codes[0]) == selectors.recovery_device(
+        world.handler
+    )
 
 
 def test_app_codes_are_accepted_with_spaces(world):
@@ -82,10 +87,9 @@ def test_regenerating_recovery_codes_needs_an_app_and_voids_the_old_ones(world):
         services.regenerate_recovery_codes(user=world.handler)
     _device, old = enrol(world.handler)
     new = services.regenerate_recovery_codes(user=world.handler)
-    assert not set(old) & set(new)
-    assert set(StaticToken.objects.filter(device__user=world.handler).values_list("token", flat=True)) == set(
-        new
-    )
+    assert not set(old) & set(new) and selectors.recovery_codes_left(world.handler) == 10
+    with pytest.raises(ValidationError):
+        services.verify_second_factor(user=world.handler, code=old[0])
 
 
 def test_a_voluntary_second_factor_can_be_switched_off(world, settings):

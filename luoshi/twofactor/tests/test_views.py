@@ -1,12 +1,13 @@
 import pytest
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from luoshi.security import sessions
 from luoshi.security.models import UserSession
 from luoshi.testing.twofactor import login_verified
 from luoshi.twofactor import selectors
+from luoshi.twofactor.models import AuthenticatorDevice
 from luoshi.twofactor.tests.test_services import current_code, enrol
+from luoshi.twofactor.views import pending_key
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +68,10 @@ def test_rebinding_from_the_account_security_page(client, world):
     login_verified(client, world.handler)
     page = client.get(reverse("twofactor:enrol"))
     assert "更换身份验证器" in page.content.decode()
-    key = client.session["twofactor_pending_key"]
+    key = pending_key(client.session)
     response = client.post(reverse("twofactor:enrol"), {"code": current_code(key)})
     assert response.status_code == 200 and len(response.context["codes"]) == 10
-    assert list(TOTPDevice.objects.filter(user=world.handler).values_list("key", flat=True)) == [key]
+    assert list(AuthenticatorDevice.objects.filter(user=world.handler).values_list("key", flat=True)) == [key]
 
 
 def test_security_admin_list_shows_who_has_an_app(client, world):
@@ -93,7 +94,7 @@ def test_reset_page_says_when_there_is_nothing_to_reset(client, world):
 
 
 def test_static_files_are_not_held_back_before_the_code(client, world, settings):
-    TOTPDevice.objects.create(user=world.supervisor, confirmed=True)
+    AuthenticatorDevice.objects.create(user=world.supervisor, confirmed=True)
     client.force_login(world.supervisor)
     assert client.get(reverse("ledgers:my_work")).status_code == 302
     # The test client serves no static files: reaching the URLconf (404) shows it was let through.
@@ -101,7 +102,7 @@ def test_static_files_are_not_held_back_before_the_code(client, world, settings)
 
 
 def test_the_language_switch_works_before_the_code(client, world):
-    TOTPDevice.objects.create(user=world.supervisor, confirmed=True)
+    AuthenticatorDevice.objects.create(user=world.supervisor, confirmed=True)
     client.force_login(world.supervisor)
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("twofactor:verify")})
     assert response["Location"] == reverse("twofactor:verify")
@@ -109,7 +110,7 @@ def test_the_language_switch_works_before_the_code(client, world):
 
 
 def test_the_session_gets_a_new_key_after_the_code_and_the_registry_follows(client, world):
-    device = TOTPDevice.objects.create(user=world.handler, confirmed=True)
+    device = AuthenticatorDevice.objects.create(user=world.handler, confirmed=True)
     client.post(reverse("login"), {"username": "handler", "password": world.password})
     before = client.session.session_key
     client.post(reverse("twofactor:verify"), {"code": current_code(device.key)})
