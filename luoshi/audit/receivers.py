@@ -43,10 +43,16 @@ def _permission(instance, before, after):
     )
 
 
+# What Django's sign-in writes on the account (``update_last_login``).
+SIGN_IN_FIELDS = frozenset({"last_login"})
+
+
 @receiver(post_save)
-def log_save(sender, instance, created, raw=False, **kwargs):
+def log_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
     if raw or not isinstance(instance, SnapshotModel):
         return
+    if update_fields is not None and set(update_fields) <= SIGN_IN_FIELDS:
+        return  # the sign-in stamping the account: the LOGIN event already says it, under the right name
     after = _clean(instance.snapshot())
     before = None if created else _clean(instance.loaded_snapshot())
     before, after = _changed(before, after)

@@ -957,7 +957,12 @@ def save_ledger_field(
         stored_type = None
     else:
         expected_version = field.version if version is None else version
-        field = LedgerField.objects.select_for_update().select_related("ledger").get(pk=field.pk)
+        stored = LedgerField.objects.select_for_update().select_related("ledger").filter(pk=field.pk).first()
+        if stored is None:
+            raise ValidationError(
+                _("字段「%(label)s」已被其他人删除，未保存。") % {"label": field.label}, code="deleted"
+            )
+        field = stored
         stored_type = field.field_type
         for name, message in (
             ("key", _("字段的键创建后不能修改。")),

@@ -826,8 +826,8 @@ class LedgerFieldEditView(RoleRequiredMixin, ServiceFormMixin, View):
                 messages.success(request, _("字段「%(label)s」已保存。") % {"label": saved.label})
                 return redirect("ledgers:ledger_settings", ledger.pk)
             if field is not None:
-                stored = LedgerField.objects.get(pk=field.pk)
-                if stored.version != form.cleaned_data["version"]:
+                stored = LedgerField.objects.filter(pk=field.pk).first()
+                if stored is not None and stored.version != form.cleaned_data["version"]:
                     context = {"ledger": ledger, "field": field}
                     return self.stale_response(request, self.template_name, context, form, stored)
         return render(request, self.template_name, {"form": form, "ledger": ledger, "field": field})

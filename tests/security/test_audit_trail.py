@@ -118,6 +118,10 @@ def test_every_kind_of_action_is_recorded_with_who_when_where_and_what(client, w
     client.post(reverse("login"), {"username": "handler", "password": world.password}, **meta)
     login = _last(action=AuditAction.LOGIN)
     assert login.user_id == world.handler.pk and login.success and login.ip_address == ADDRESS
+    # The sign-in's own stamp on the account is the LOGIN row, not a nameless UPDATE beside it.
+    assert not AuditEvent.objects.filter(
+        action=AuditAction.UPDATE, object_id=str(world.handler.pk), created_at__gte=started
+    ).exists()
     client.post(reverse("logout"), **meta)
     logout = _last(action=AuditAction.LOGOUT)
     assert logout.user_id == world.handler.pk and logout.ip_address == ADDRESS

@@ -7,6 +7,7 @@ written, and bad input is answered in Chinese next to the field with nothing wri
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,6 +141,15 @@ def test_edit_keeps_the_key_and_target(client, world):
     assert response.status_code == 302
     field.refresh_from_db()
     assert (field.key, field.target, field.label) == ("invest_total", FieldTarget.ITEM, "计划总投资")
+
+
+def test_a_field_deleted_meanwhile_is_refused_in_chinese_not_a_crash(world):
+    field = LedgerFieldFactory(ledger=world.ledger, key="invest_total", label="投资")
+    loaded = LedgerField.objects.get(pk=field.pk)
+    services.delete_ledger_field(field=field, user=world.supervisor)
+    with pytest.raises(ValidationError, match="已被其他人删除"):
+        services.save_ledger_field(user=world.supervisor, field=loaded, label="计划总投资")
+    assert not LedgerField.objects.filter(pk=field.pk).exists()
 
 
 def test_type_of_a_field_in_use_cannot_change(client, world):
