@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.fields import masked_value
@@ -44,7 +45,6 @@ class UserFormBase(forms.ModelForm):
         label=_("初始密码"),
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("至少 10 位，不能全是数字，不能与姓名或用户名相近，也不能是常见密码。"),
     )
     password_confirm = forms.CharField(
         label=_("确认密码"),
@@ -64,6 +64,8 @@ class UserFormBase(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["full_name"].required = True
         self._hide_stored_phone()
+        # The rules in force are the security admin's policy (luoshi.security.validators).
+        self.fields["password"].help_text = " ".join(password_validators_help_texts())
         if self.instance.pk is not None:
             self.fields["password"].required = False
             self.fields["password_confirm"].required = False

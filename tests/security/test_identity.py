@@ -255,6 +255,13 @@ def _errors(response) -> list[str]:
     return response.context["form"].errors.get("new_password1", [])
 
 
+def test_the_admins_password_hint_states_the_policy_in_force(client, world):
+    set_policy(min_length=14, required_classes=4)
+    client.force_login(world.system_admin)
+    hint = client.get(reverse("orgs:user_create")).context["form"].fields["password"].help_text
+    assert "至少 14 个字符" in hint and "至少 4 类" in hint
+
+
 def test_password_rules_on_the_change_page(client, world):
     set_policy(min_length=12, required_classes=3, history_count=3)
     client.force_login(world.handler)
