@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "luoshi.twofactor",
     "luoshi.ledgers",
     "luoshi.dashboards",
+    "luoshi.exchange",
     "luoshi.demo",
 ]
 
