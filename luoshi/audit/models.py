@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("退出")
     DOWNLOAD = "download", _("下载")
     EXPORT = "export", _("导出")
+    IMPORT = "import", _("导入")
     PERMISSION = "permission", _("权限变更")
     PERSONAL_DATA = "personal_data", _("查看个人信息")
     SESSION = "session", _("会话管理")

@@ -50,7 +50,12 @@ def _snapshot_value(field, value):
 
 
 class SnapshotModel(models.Model):
-    """Remembers the field values it was loaded with, so a change can be logged as before/after."""
+    """Remembers the field values it was loaded with, so a change can be logged as before/after.
+
+    ``unaudited_fields`` are left out of the snapshots: a change to them alone is not logged.
+    """
+
+    unaudited_fields: frozenset[str] = frozenset()
 
     class Meta:
         abstract = True
@@ -66,6 +71,7 @@ class SnapshotModel(models.Model):
         return {
             field.attname: _snapshot_value(field, field.value_from_object(self))
             for field in self._meta.concrete_fields
+            if field.attname not in self.unaudited_fields
         }
 
     def loaded_snapshot(self) -> dict | None:
@@ -75,7 +81,7 @@ class SnapshotModel(models.Model):
         return {
             field.attname: _snapshot_value(field, loaded[field.attname])
             for field in self._meta.concrete_fields
-            if field.attname in loaded
+            if field.attname in loaded and field.attname not in self.unaudited_fields
         }
 
 

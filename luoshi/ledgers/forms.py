@@ -90,6 +90,7 @@ class ItemForm(BootstrapFormMixin, ExtraFieldsMixin, VersionedFormMixin, forms.M
             "lead_leader",
             "lead_org",
             "co_orgs",
+            "other_units",
             "owner",
             "start_date",
             "deadline",

@@ -244,6 +244,8 @@ class Item(VersionedModel):
     co_orgs = models.ManyToManyField(
         "orgs.Organisation", verbose_name=_("配合单位"), blank=True, related_name="supported_items"
     )
+    # Groups a ledger names as co-units that are no one unit (各镇（街道）, 区直有关部门), kept as written.
+    other_units = models.CharField(_("其他配合单位"), max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("责任人"),
@@ -310,6 +312,8 @@ class Item(VersionedModel):
             models.Index(fields=["owner", "status"], name="item_owner_status"),
             models.Index(fields=["warning_as_of"], name="item_warning_as_of"),
             models.Index(fields=["kind"], name="item_kind"),
+            # Re-import finds an item by its 序号 within the ledger.
+            models.Index(fields=["ledger", "code"], name="item_ledger_code"),
         ]
 
     def __str__(self):

@@ -7,8 +7,13 @@ def _under(path: str, paths) -> bool:
     return any(path.startswith(prefix) for prefix in paths)
 
 
+def supervises_ledger(user, ledger) -> bool:
+    """A supervisor of the office that owns the ledger: creates, imports and edits its items."""
+    return ledger.owner_office_id in access_profile(user).supervisor_org_ids
+
+
 def is_supervisor_for(user, item) -> bool:
-    return item.ledger.owner_office_id in access_profile(user).supervisor_org_ids
+    return supervises_ledger(user, item.ledger)
 
 
 def is_lead_liaison(user, item) -> bool:

@@ -189,6 +189,13 @@ class ItemListView(ObjectListView):
         context["filtered_ledger"] = self.filtered_ledger()
         return context
 
+    def filtered_items(self):
+        """The items as the list shows them, filters applied; for downloads of the same list."""
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        if not self.filterset.is_bound or self.filterset.is_valid() or not self.get_strict():
+            return self.filterset.qs
+        return self.filterset.queryset.none()
+
     def filtered_ledger(self):
         """The ledger the list is narrowed to, with whether the user may configure it."""
         if not self.filterset.is_valid():

@@ -1,0 +1,72 @@
+"""``insert_rows``: plain rows inserted as ``bulk_create`` would store them, each distinct value prepared once."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+
+from luoshi.core.bulk import insert_rows
+from luoshi.ledgers.models import EventKind, Item, ItemEvent
+
+# Every column of a timeline entry: insert_rows gives no defaults.
+EVENTS = [
+    "item",
+    "kind",
+    "actor",
+    "created_at",
+    "from_status",
+    "to_status",
+    "action",
+    "comment",
+    "report",
+    "data",
+]
+
+
+def test_rows_are_stored_as_the_orm_stores_them(world):
+    at = timezone.make_aware(dt.datetime(2026, 5, 20, 9, 30, 15, 123456))
+    shared = {"source": "台账.xlsx", "n": [1, 2]}
+    other = world.make_item(title="另一项")
+
+    count = insert_rows(
+        ItemEvent,
+        EVENTS,
+        [
+            (world.item.pk, EventKind.CREATED, world.supervisor.pk, at, "", "", "", "", None, shared),
+            (other.pk, EventKind.EDITED, None, at, "", "", "", "引号'与\"", None, shared),
+        ],
+    )
+
+    assert count == 2
+    first = ItemEvent.objects.get(item=world.item, kind=EventKind.CREATED, created_at=at)
+    assert (first.actor, first.data) == (world.supervisor, shared)
+    second = ItemEvent.objects.get(item=other, kind=EventKind.EDITED)
+    assert second.actor is None and second.comment == "引号'与\"" and second.created_at == at
+
+
+def test_link_rows_and_an_empty_call(world):
+    through = Item.co_orgs.through
+    assert insert_rows(through, ["item", "organisation"], []) == 0
+
+    insert_rows(through, ["item", "organisation"], [(world.item.pk, world.unrelated_unit.pk)])
+
+    assert set(world.item.co_orgs.all()) == {world.co_unit, world.unrelated_unit}
+
+
+def test_values_that_compare_equal_keep_their_own_form(world):
+    """0, False and "" are distinct cache keys: each column gets exactly what was given."""
+    at = timezone.now()
+    insert_rows(
+        ItemEvent,
+        EVENTS,
+        [(world.item.pk, EventKind.COMMENT, None, at, "", "", "", "0", None, {"value": 0})],
+    )
+
+    event = ItemEvent.objects.get(kind=EventKind.COMMENT, item=world.item)
+    assert event.comment == "0" and event.data == {"value": 0}
+
+
+def test_an_unknown_field_is_refused_before_anything_is_sent(world):
+    with pytest.raises(FieldDoesNotExist):
+        insert_rows(ItemEvent, ["item", "nonexistent"], [(world.item.pk, 1)])
