@@ -256,6 +256,12 @@ if PRODUCTION and "LUOSHI_KEY_FILE" not in os.environ:
 
 # Evidence files and item attachments: checked by content (luoshi.core.uploads), and how big.
 EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
+# The largest workbook or CSV a ledger import accepts (luoshi.exchange.workbook.read_table).
+EXCHANGE_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+# The progress briefing's .docx template (luoshi.exchange.briefing): an office's own, or ours.
+EXCHANGE_BRIEFING_TEMPLATE = Path(
+    os.environ.get("LUOSHI_BRIEFING_TEMPLATE", BASE_DIR / "luoshi" / "exchange" / "docx" / "briefing.docx")
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("audit/", include("luoshi.audit.urls")),
     path("security/", include("luoshi.security.urls")),
     path("dashboards/", include("luoshi.dashboards.urls")),
+    path("exchange/", include("luoshi.exchange.urls")),
     path("", include("luoshi.ledgers.urls")),
 ]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from luoshi.core.calendar import add_working_days, working_days_between
+from luoshi.core.text import chinese_numeral
 from luoshi.demo import names as N
 from luoshi.ledgers.models import FieldTarget, FieldType, ItemKind, ItemSource, ItemStatus, ReportCycle
 from luoshi.ledgers.periods import period_containing
@@ -568,17 +569,6 @@ def build_ledgers(year: int) -> list[LedgerSpec]:
 
 # Items -----------------------------------------------------------------------------------------
 
-CN_NUMBERS = "一二三四五六七八九十"
-
-
-def _cn(n: int) -> str:
-    if n <= 10:
-        return CN_NUMBERS[n - 1]
-    if n < 20:
-        return "十" + CN_NUMBERS[n - 11]
-    tens, ones = divmod(n, 10)
-    return CN_NUMBERS[tens - 1] + "十" + (CN_NUMBERS[ones - 1] if ones else "")
-
 
 class ItemBuilder:
     def __init__(self, rng, plan_orgs, people, today, year_start):
@@ -736,7 +726,7 @@ class ItemBuilder:
                     ledger,
                     None,
                     top_kind,
-                    _cn(top_number) if top_number <= 99 else str(top_number),
+                    chinese_numeral(top_number) if top_number <= 99 else str(top_number),
                     title,
                     lead,
                     start=start,
@@ -761,7 +751,7 @@ class ItemBuilder:
                         ledger,
                         top,
                         mid_kind,
-                        f"（{_cn(mid_number)}）",
+                        f"（{chinese_numeral(mid_number)}）",
                         mid_title,
                         lead,
                         start=top.start,

@@ -122,6 +122,23 @@ def _cycle_named_in(text: str) -> str | None:
     return _CYCLES[match["unit"] or match["noun"]] if match else None
 
 
+_BARE_CYCLE = re.compile(r"^(?:一)?(?P<unit>半月|周|月|季)(?:报|一次|1次)?$")
+
+
+def parse_cycle(value) -> str | None:
+    """A 调度频次 cell (每周, 按月, 季度, 半月一次, 月报 …) → a `ReportCycle` value; empty → ``None``."""
+    text = normalise(str(value or ""))
+    if not text:
+        return None
+    if match := _BARE_CYCLE.match(text):
+        return _CYCLES[match["unit"]]
+    if cycle := _cycle_named_in(text):
+        return cycle
+    raise DeadlineError(
+        _("调度频次「%(text)s」无法识别，请填写每周、每半月、每月或每季度。") % {"text": text}
+    )
+
+
 def _read_date(text: str, default_year: int | None) -> dt.date:
     plain = _TRAILING_WORDS.sub("", _LEADING_WORDS.sub("", _arabic_numerals(text)))
     day = _match_date(plain, text, default_year)

@@ -27,6 +27,7 @@ _BRACKETS = str.maketrans("()", "（）")
 _COLLECTIVE = re.compile(r"各|[有相]关(?:单位|部门)|成员单位")
 
 
+@functools.lru_cache(maxsize=65536)
 def match_key(name: str | None) -> str:
     """The form names are compared in: normalised, without spaces, with full-width brackets."""
     return _SPACES.sub("", normalise(name)).translate(_BRACKETS)

@@ -56,6 +56,8 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+# A ledger repeats its units, leaders and deadlines on every row: each distinct cell is converted once.
+@functools.lru_cache(maxsize=65536)
 def normalise(text: str | None) -> str:
     """Simplified characters, half-width letters and digits, single spaces, no ends.
 
@@ -136,7 +138,12 @@ def split_names(text: str | None) -> list[str]:
     Separators are 、 , ， ; ； / and spaces between names; brackets are kept whole, so
     各镇（街道） stays one name. Duplicates are dropped and the order is kept.
     """
-    return _unique(_cell_parts(text))
+    return list(_names_in(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _names_in(text: str | None) -> tuple[str, ...]:
+    return tuple(_unique(_cell_parts(text)))
 
 
 def _name_without_spaces(name: str) -> str:

@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from luoshi.exchange.models import ImportBatch, OutlineDraft
 from luoshi.ledgers import services
 from luoshi.ledgers.models import (
     Evidence,
@@ -268,6 +269,8 @@ SNAPSHOT_MODELS = (
     SavedFilter,
     UserSession,
     AccessAttempt,
+    ImportBatch,
+    OutlineDraft,
 )
 VOLATILE = {"last_login", "last_seen"}  # set by signing in and by activity, not by the action under test
 

@@ -16,11 +16,13 @@ at the end; each test runs in a savepoint of its own, so actions that succeed le
 """
 
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -28,6 +30,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from luoshi.exchange.services import start_outline, upload_import
 from luoshi.ledgers.models import ItemEvent, ItemStatus
 from luoshi.security.tests.factories import locked_out, signed_in
 from luoshi.testing import fixtures
@@ -137,6 +140,37 @@ REPORT = {"text": "完成前期手续", "percent_complete": "50", "problems": ""
 def _pdf(name: str) -> SimpleUploadedFile:
     """A new upload per request (a file object is read once); unlike the scene's, so not a duplicate."""
     return SimpleUploadedFile(name, PDF + name.encode(), content_type="application/pdf")
+
+
+def _workbook(unit: str = "区发展和改革局") -> SimpleUploadedFile:
+    """A small ledger workbook led by ``unit``, as an upload (read once per request)."""
+    book = openpyxl.Workbook()
+    book.active.append(["重点任务", "牵头单位", "完成时限"])
+    book.active.append(["导入的事项", unit, "12月"])
+    stream = io.BytesIO()
+    book.save(stream)
+    return SimpleUploadedFile("导入.xlsx", stream.getvalue())
+
+
+def _import_batch(scene, user, unit: str = "区发展和改革局"):
+    """An upload in progress, the world supervisor's (for any other role, someone else's)."""
+    return upload_import(ledger=scene.world.ledger, user=scene.world.supervisor, upload=_workbook(unit))
+
+
+def _foreign_import_batch(scene, user):
+    return upload_import(ledger=scene.foreign_ledger, user=scene.foreign_supervisor, upload=_workbook())
+
+
+OUTLINE_TEXT = "2026年重点工作方案\n一、加快项目审批。牵头单位：区发改局；完成时限：12月底前"
+
+
+def _outline_draft(scene, user):
+    """A proposed outline, the world supervisor's (for any other role, someone else's)."""
+    return start_outline(ledger=scene.world.ledger, user=scene.world.supervisor, text=OUTLINE_TEXT)
+
+
+def _foreign_outline_draft(scene, user):
+    return start_outline(ledger=scene.foreign_ledger, user=scene.foreign_supervisor, text=OUTLINE_TEXT)
 
 
 RULES = [
@@ -603,6 +637,123 @@ RULES = [
         expect=each(OK, {"system_admin", *SUPERVISORS}),
         outside_expect=each(OK, {"system_admin", *SUPERVISORS}),
     ),
+    # exchange: import ------------------------------------------------------------------------------
+    # Only the ledger's supervisors import into it, and an upload in progress is its uploader's alone.
+    Rule(
+        "exchange:import_upload",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "exchange:import_upload",
+        "post",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        data=lambda s, o: {"file": _workbook()},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "exchange:import_preview",
+        "get",
+        inside=_import_batch,
+        outside=_foreign_import_batch,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "exchange:import_columns",
+        "post",
+        inside=_import_batch,
+        outside=_foreign_import_batch,
+        data=lambda s, o: {"column_0": "title", "column_1": "lead_org", "column_2": "deadline"},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "exchange:import_names",
+        "post",
+        # 发改部门 matches no unit: the supervisor says it is 区发展和改革局.
+        inside=lambda s, u: _import_batch(s, u, unit="发改部门"),
+        outside=_foreign_import_batch,
+        data=lambda s, o: {"unit_0": s.world.lead_unit.pk},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "exchange:import_confirm",
+        "post",
+        inside=_import_batch,
+        outside=_foreign_import_batch,
+        expect={"supervisor": DONE},
+    ),
+    # exchange: export ------------------------------------------------------------------------------
+    # Workbooks are zipped, so the markers cannot be read here; what each one holds is tested in
+    # luoshi/exchange/tests/test_export_views.py.
+    Rule(
+        "exchange:ledger_export",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect=each(OK, ITEM_VIEWERS),
+    ),
+    Rule("exchange:item_list_export", "get", expect=each(OK, BUSINESS)),
+    Rule(
+        "exchange:ledger_template",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect=each(OK, ITEM_VIEWERS),
+    ),
+    # exchange: outline -----------------------------------------------------------------------------
+    # Only the ledger's supervisors outline a document into it, and a draft is its author's alone.
+    Rule(
+        "exchange:outline_start",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "exchange:outline_start",
+        "post",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        data=lambda s, o: {"text": OUTLINE_TEXT},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "exchange:outline_editor",
+        "get",
+        inside=_outline_draft,
+        outside=_foreign_outline_draft,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "exchange:outline_editor",
+        "post",
+        inside=_outline_draft,
+        outside=_foreign_outline_draft,
+        data=lambda s, o: {"operation": "rename", "node": 1, "title": "加快重大项目审批", "version": 1},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "exchange:outline_save",
+        "post",
+        inside=_outline_draft,
+        outside=_foreign_outline_draft,
+        data=lambda s, o: {"version": 1},
+        expect={"supervisor": DONE},
+    ),
+    # exchange: briefing ----------------------------------------------------------------------------
+    # A .docx (compressed, so no marker can be read in it): whoever sees the ledger gets its briefing,
+    # and every business user the briefing of their own filtered item list.
+    Rule(
+        "exchange:ledger_briefing",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect=each(OK, ITEM_VIEWERS),
+    ),
+    Rule("exchange:item_list_briefing", "get", expect=each(OK, BUSINESS)),
     # health ----------------------------------------------------------------------------------------
     # For load balancers: everyone, signed in or not, gets the same status words as JSON (200 when healthy).
     Rule("healthz", "get", expect=each(OK, ROLES)),

@@ -10,6 +10,7 @@ from luoshi.core.management.commands.verify_files import bad_files, stored_file_
 from luoshi.core.tests import files
 from luoshi.core.tests.files import upload
 from luoshi.core.uploads import FileIntegrityError, integrity_problem, stored_file_response
+from luoshi.exchange.models import ImportBatch
 from luoshi.ledgers import services
 from luoshi.ledgers.models import Evidence, ItemAttachment, ItemStatus
 
@@ -50,7 +51,7 @@ def test_a_damaged_file_is_not_served(attachment, damage, reason):
 
 
 def test_every_stored_file_model_is_checked():
-    assert set(stored_file_models()) == {Evidence, ItemAttachment}
+    assert set(stored_file_models()) == {Evidence, ItemAttachment, ImportBatch}
 
 
 def test_verify_files_passes_when_all_is_well(attachment, capsys):
