@@ -1,5 +1,7 @@
 """A supervisor imports the sample ledger workbook: upload, map the one unknown unit, confirm, re-import."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -8,7 +10,9 @@ from luoshi.orgs.tests.factories import OrganisationFactory, leader
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SAMPLE = "/work/shared/samples/ledger_sample.xlsx"
+SAMPLE = (
+    Path(__file__).resolve().parents[2] / "luoshi" / "exchange" / "tests" / "samples" / "ledger_sample.xlsx"
+)
 # Every unit the sample names, but 区水务局 is known here as 区水务管理局: the one name to map.
 UNITS = [
     "区委办",

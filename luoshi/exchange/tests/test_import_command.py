@@ -2,6 +2,7 @@
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,7 +10,7 @@ from django.core.management import CommandError, call_command
 from luoshi.audit.models import AuditAction, AuditEvent
 from luoshi.ledgers.models import Item
 
-SAMPLE = "/work/shared/samples/ledger_sample.xlsx"
+SAMPLE = str(Path(__file__).resolve().parent / "samples" / "ledger_sample.xlsx")
 
 
 def _run(*args):

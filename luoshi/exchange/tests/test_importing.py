@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -16,7 +17,7 @@ from luoshi.ledgers.tests.factories import LedgerFactory, LedgerFieldFactory
 from luoshi.orgs.models import OrgKind
 from luoshi.orgs.tests.factories import OrganisationFactory
 
-SAMPLES = "/work/shared/samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # copies of ../shared/samples
 
 
 def _sample_table():

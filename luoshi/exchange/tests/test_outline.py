@@ -31,7 +31,7 @@ from luoshi.exchange.outline import (
     take_fields,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # copies of ../shared/samples
 
 
 def walk(nodes):

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from luoshi.exchange.management.commands.outline import tree_lines
 from luoshi.exchange.outline import outline
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # copies of ../shared/samples
 
 PLAN = """关于印发《2026年防汛工作方案》的通知
 各镇（街道）：现将方案印发给你们，请认真贯彻落实。

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import struct
 import zipfile
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import docx
@@ -28,7 +29,7 @@ from luoshi.exchange.workbook import (
     read_table,
 )
 
-SAMPLE = "/work/shared/samples/ledger_sample.xlsx"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "ledger_sample.xlsx"
 HEADER = ["序号", "重点工作", "具体任务", "牵头单位", "完成时限"]
 
 
