@@ -21,7 +21,8 @@ def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
 
     def adapt(index: int, value):
         # Unhashable values (a dict for a JSON column) are cached by identity: a document shared by
-        # every row is one object, prepared once.
+        # every row is one object, prepared once. The cache keeps the object itself too, so that its id
+        # cannot be reused by a later row's document while the insert is being prepared.
         key = (type(value), value)  # the type keeps 1, 1.0 and True apart
         try:
             hash(key)
@@ -29,8 +30,8 @@ def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
             key = (id, id(value))
         cache = prepared[index]
         if key not in cache:
-            cache[key] = model_fields[index].get_db_prep_save(value, connection)
-        return cache[key]
+            cache[key] = (value, model_fields[index].get_db_prep_save(value, connection))
+        return cache[key][1]
 
     params = [tuple(adapt(index, value) for index, value in enumerate(row)) for row in rows]
     if not params:

@@ -70,3 +70,17 @@ def test_values_that_compare_equal_keep_their_own_form(world):
 def test_an_unknown_field_is_refused_before_anything_is_sent(world):
     with pytest.raises(FieldDoesNotExist):
         insert_rows(ItemEvent, ["item", "nonexistent"], [(world.item.pk, 1)])
+
+
+def test_documents_made_row_by_row_keep_their_own_values(world):
+    # A generator makes one short-lived dict per row; a freed dict's id is reused by the next one, so
+    # a cache keyed by id alone stored the first row's document on every later row.
+    at = timezone.now()
+    days = [f"2026-11-{day:02d}" for day in range(1, 21)]
+    insert_rows(
+        ItemEvent,
+        EVENTS,
+        ((world.item.pk, EventKind.COMMENT, None, at, "", "", "", "", None, {"deadline": day}) for day in days),
+    )
+    stored = ItemEvent.objects.filter(item=world.item, kind=EventKind.COMMENT).order_by("pk")
+    assert [event.data["deadline"] for event in stored] == days
