@@ -44,11 +44,15 @@ INSTALLED_APPS = [
     # Not its otp_totp/otp_static plugins, which keep secrets in clear: luoshi.twofactor.models.
     "django_otp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "luoshi.core",
     "luoshi.audit",
     "luoshi.security",
     "luoshi.twofactor",
     "luoshi.ledgers",
+    "luoshi.notifications",
+    "luoshi.supervision",
     "luoshi.dashboards",
     "luoshi.exchange",
     "luoshi.demo",
@@ -100,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "luoshi.core.context_processors.navigation",
+                "luoshi.notifications.context_processors.unread_notifications",
             ],
         },
     }
@@ -144,6 +149,30 @@ else:
             },
         }
     }
+
+
+def tasks_from_env(backend: str, redis_url: str) -> dict:
+    """The task queue settings (docs/background-work.md): the database by default, Redis through RQ if asked."""
+    if backend == "database":
+        return {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}}
+    if backend == "rq":
+        if not redis_url:
+            raise ValueError("LUOSHI_TASK_BACKEND=rq needs LUOSHI_REDIS_URL (redis://host:6379/0)")
+        return {
+            "TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+            "RQ_QUEUES": {"default": {"URL": redis_url, "DEFAULT_TIMEOUT": 3600}},
+        }
+    raise ValueError(f"LUOSHI_TASK_BACKEND must be database or rq, not {backend}")
+
+
+# Background work (luoshi.core.jobs, `luoshi worker`): the queue of tasks the workers run.
+_tasks = tasks_from_env(
+    os.environ.get("LUOSHI_TASK_BACKEND", "database"), os.environ.get("LUOSHI_REDIS_URL", "")
+)
+TASKS = _tasks["TASKS"]
+RQ_QUEUES = _tasks.get("RQ_QUEUES", {})
+if RQ_QUEUES:
+    INSTALLED_APPS.append("django_rq")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
@@ -258,9 +287,17 @@ if PRODUCTION and "LUOSHI_KEY_FILE" not in os.environ:
 EVIDENCE_MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 # The largest workbook or CSV a ledger import accepts (luoshi.exchange.workbook.read_table).
 EXCHANGE_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+# Exports of more item rows than this are rendered by the worker (luoshi.exchange.tasks) and listed
+# under 我的导出; the file is kept EXCHANGE_EXPORT_KEEP_DAYS, then removed by exchange.purge_exports.
+EXCHANGE_BACKGROUND_EXPORT_ROWS = int(os.environ.get("LUOSHI_BACKGROUND_EXPORT_ROWS", "20000"))
+EXCHANGE_EXPORT_KEEP_DAYS = int(os.environ.get("LUOSHI_EXPORT_KEEP_DAYS", "7"))
 # The progress briefing's .docx template (luoshi.exchange.briefing): an office's own, or ours.
 EXCHANGE_BRIEFING_TEMPLATE = Path(
     os.environ.get("LUOSHI_BRIEFING_TEMPLATE", BASE_DIR / "luoshi" / "exchange" / "docx" / "briefing.docx")
+)
+# The supervision order's .docx template (luoshi.supervision.documents): an office's own, or ours.
+SUPERVISION_ORDER_TEMPLATE = Path(
+    os.environ.get("LUOSHI_ORDER_TEMPLATE", BASE_DIR / "luoshi" / "supervision" / "docx" / "order.docx")
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -317,8 +354,8 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 # this long: a repeat within it gets the first answer, a later one is a new request.
 IDEMPOTENCY_KEY_TTL = dt.timedelta(hours=int(os.environ.get("LUOSHI_IDEMPOTENCY_TTL_HOURS", "24")))
 # /healthz: each job's name → the most seconds allowed between its heartbeats (luoshi.core.services.beat).
-HEALTHZ_HEARTBEATS = {"refresh_warnings": 26 * 3600}
-# Whether a stale job fails /healthz (503). Off while the only job is the daily cron run.
+HEALTHZ_HEARTBEATS = {"refresh_warnings": 26 * 3600, "worker": 10 * 60}
+# Whether a stale job fails /healthz (503): on where `luoshi worker` runs (docs/background-work.md).
 HEALTHZ_REQUIRE_WORKER = os.environ.get("LUOSHI_HEALTHZ_REQUIRE_WORKER", "0") == "1"
 # /healthz fails when the disk of the media files (or of the SQLite database) has less room than this.
 # The reverse proxies in front of the app servers (comma-separated addresses): their X-Forwarded-For
@@ -326,6 +363,23 @@ HEALTHZ_REQUIRE_WORKER = os.environ.get("LUOSHI_HEALTHZ_REQUIRE_WORKER", "0") ==
 TRUSTED_PROXIES = frozenset(filter(None, os.environ.get("LUOSHI_TRUSTED_PROXIES", "").split(",")))
 
 HEALTHZ_MIN_FREE_BYTES = int(os.environ.get("LUOSHI_HEALTHZ_MIN_FREE_MB", "1024")) * 1024 * 1024
+
+# Notifications (docs/notifications.md). E-mail goes through an SMTP server when LUOSHI_EMAIL_HOST is set,
+# otherwise to the console (the demo). Links in e-mails and robot posts start with LUOSHI_SITE_URL.
+if os.environ.get("LUOSHI_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["LUOSHI_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("LUOSHI_EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("LUOSHI_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("LUOSHI_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("LUOSHI_EMAIL_USE_TLS", "0") == "1"
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("LUOSHI_EMAIL_FROM", "luoshi@localhost")
+SITE_URL = os.environ.get("LUOSHI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A delivery that failed this many times is given up (dead) and its robot's managers are told.
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("LUOSHI_NOTIFICATIONS_MAX_ATTEMPTS", "6"))
 
 LOGGING = {
     "version": 1,

@@ -21,5 +21,7 @@ urlpatterns = [
     path("security/", include("luoshi.security.urls")),
     path("dashboards/", include("luoshi.dashboards.urls")),
     path("exchange/", include("luoshi.exchange.urls")),
+    path("notifications/", include("luoshi.notifications.urls")),
+    path("supervision/", include("luoshi.supervision.urls")),
     path("", include("luoshi.ledgers.urls")),
 ]

@@ -28,9 +28,9 @@ def check_database() -> dict:
 def check_worker(now=None) -> dict:
     """Each job of ``HEALTHZ_HEARTBEATS`` (name → seconds between beats at most) is ok, stale or missing.
 
-    A job that stopped fails the check only with ``HEALTHZ_REQUIRE_WORKER``: until the background
-    worker exists, the daily ``refresh_warnings`` is run by cron, and a late cron run is not a reason
-    to take the web server out of the load balancer.
+    A job that stopped fails the check only with ``HEALTHZ_REQUIRE_WORKER``, set where ``luoshi worker``
+    runs (it beats ``worker`` every round): an office that still runs ``refresh_warnings`` from cron
+    should not lose its web servers from the load balancer over a late cron run.
     """
     now = now or timezone.now()
     try:

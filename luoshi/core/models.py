@@ -1,6 +1,7 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.exceptions import StaleObjectError
@@ -174,3 +175,42 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("运行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class JobRun(models.Model):
+    """One run of a periodic job (``luoshi.core.jobs``): the slot it ran for, and how it ended.
+
+    A scheduled run is claimed by inserting this row: the unique (name, slot) lets one worker
+    claim a slot however many try. Runs by hand (``manual``) are recorded beside them, unconstrained.
+    """
+
+    name = models.CharField(max_length=100)
+    slot = models.DateTimeField()
+    manual = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("定时任务记录")
+        verbose_name_plural = _("定时任务记录")
+        ordering = ["-slot", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "slot"], condition=Q(manual=False), name="job_run_one_per_slot"
+            )
+        ]
+        indexes = [models.Index(fields=["name", "-slot"], name="job_run_name_slot")]
+
+    def __str__(self):
+        return f"{self.name} {self.slot:%Y-%m-%d %H:%M} {self.status}"

@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, FloatField, Q
+from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Cast, TruncMonth
 
 from luoshi.ledgers.models import (
@@ -70,6 +70,9 @@ class BattleMap:
     units: list[UnitRow]
     months: list[MonthRow]
     year: int
+    # Leaders' instructions still open (Item.open_instructions) and the items that have any.
+    open_instructions: int = 0
+    items_with_instructions: int = 0
 
 
 def battle_map_ledgers(user):
@@ -84,12 +87,26 @@ def battle_map_items(user, ledger: Ledger | None = None):
 
 
 def _breakdowns(items) -> dict[str, Counter]:
-    """Counts by colour, by status and by schedule category from one GROUP BY over the three."""
+    """Counts by colour, by status and by schedule category from one GROUP BY over the three.
+
+    The same query sums the open-instruction counters kept on each item (``totals["instructions"]``).
+    """
     fields = ("warning_color", "status", "schedule_category")
-    totals = {name: Counter() for name in fields}
-    for row in items.order_by().values(*fields).annotate(n=Count("id")):
+    totals = {name: Counter() for name in (*fields, "instructions")}
+    rows = (
+        items.order_by()
+        .values(*fields)
+        .annotate(
+            n=Count("id"),
+            instructions_open=Sum("open_instructions"),
+            with_instructions=Count("id", filter=Q(open_instructions__gt=0)),
+        )
+    )
+    for row in rows:
         for name in fields:
             totals[name][row[name]] += row["n"]
+        totals["instructions"]["open"] += row["instructions_open"] or 0
+        totals["instructions"]["items"] += row["with_instructions"]
     return totals
 
 
@@ -150,4 +167,6 @@ def battle_map(user, *, ledger: Ledger | None = None, year: int) -> BattleMap:
         units=unit_ranking(items),
         months=deadline_months(items, year),
         year=year,
+        open_instructions=counts["instructions"]["open"],
+        items_with_instructions=counts["instructions"]["items"],
     )

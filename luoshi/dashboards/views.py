@@ -143,5 +143,10 @@ class BattleMapView(RoleRequiredMixin, TemplateView):
             "units": units,
             "months": months,
             "month_colors": WarningColor.choices,
+            "instructions": {
+                "open": data.open_instructions,
+                "items": data.items_with_instructions,
+                "url": drill(sort="-open_instructions"),
+            },
             "chart_data": chart_data,
         }

@@ -19,16 +19,11 @@ The template is ``settings.EXCHANGE_BRIEFING_TEMPLATE`` (``LUOSHI_BRIEFING_TEMPL
   paragraphs (``progress`` is never empty);
 - ``signature`` and ``date``: the office's name and the date, padded for right alignment.
 
-Dates are written in Arabic numerals, 2026年11月23日: GB/T 9704-2012 (7.3.5.2) asks for the 成文日期
-to be written "用阿拉伯数字将年、月、日标全，年份应标全称，月、日不编虚位"; the Chinese numerals of
-二〇二六年十一月二十三日 were the 1999 edition's rule.
-
-Item text is the users' own: the template is rendered with autoescape, so it arrives in the XML as
-text, and since it is context, never template source, ``{{ … }}`` in a title is printed as written.
+Dates, paragraphs, the closing lines and the autoescaped render are ``luoshi.core.documents``'s,
+shared with the other official documents.
 """
 
 import datetime as dt
-import re
 from pathlib import Path
 
 from django.conf import settings
@@ -36,8 +31,8 @@ from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from docxtpl import DocxTemplate
 
+from luoshi.core.documents import clean, closing_lines, format_date, paragraphs, render_docx
 from luoshi.core.text import chinese_numeral
 from luoshi.ledgers.models import ItemStatus, ProgressReport, ReportStatus, WarningColor
 
@@ -53,13 +48,6 @@ SECTIONS = (
 )
 # Reports that count as the item's progress: submitted ones, whether reviewed yet or not.
 REPORTED = (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
-# Characters XML 1.0 cannot hold (control characters pasted from other programs); Word would refuse
-# the whole file.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_PARAGRAPHS = re.compile(r"\s*\n\s*")
-# Digits, Latin letters and half-width punctuation take half a character's width in 仿宋.
-_HALF_WIDTH = re.compile(r"[\x20-\x7e]")
-IDEOGRAPHIC_SPACE = "\u3000"
 
 
 def latest_reports() -> Prefetch:
@@ -187,52 +175,10 @@ def _report_note(item, report) -> str:
     return _("（%(unit)s%(date)s报送）") % {"unit": clean(str(report.organisation)), "date": day}
 
 
-def format_date(day: dt.date) -> str:
-    """2026年11月23日: Arabic numerals, no leading zeros (GB/T 9704-2012 7.3.5.2)."""
-    return _("%(year)d年%(month)d月%(day)d日") % {"year": day.year, "month": day.month, "day": day.day}
-
-
-def clean(text: str) -> str:
-    """``text`` without the control characters XML cannot carry."""
-    return _NOT_XML.sub("", text or "")
-
-
-def paragraphs(text: str) -> list[str]:
-    """A report's text as the paragraphs its writer typed, each a paragraph of the briefing."""
-    return [part for part in _PARAGRAPHS.split(clean(text).strip()) if part]
-
-
-def width(text: str) -> float:
-    """How many full characters ``text`` takes in a line: half-width ones count a half."""
-    return sum(0.5 if _HALF_WIDTH.match(char) else 1 for char in text)
-
-
-def closing_lines(office: str, date: str) -> tuple[str, str]:
-    """The office's name and the date, padded with spaces to sit right of centre as GB/T 9704 asks.
-
-    7.3.5.3 (a document without a seal): the name two characters in from the right edge, the date
-    on the next line starting two characters right of the name's start; when the date is the
-    longer, the date is two characters in and the name moves left to keep that offset.
-    """
-    office_width, date_width = width(office), width(date)
-    name_right = max(2.0, date_width + 4 - office_width)
-    date_right = name_right + office_width - 2 - date_width
-    return office + _padding(name_right), date + _padding(date_right)
-
-
-def _padding(characters: float) -> str:
-    """Ideographic spaces for whole characters; a half is a space before them (Word drops the trailing
-    half-width spaces of a right-aligned line, but keeps ideographic ones)."""
-    whole, half = divmod(characters, 1)
-    return (" " if half else "") + IDEOGRAPHIC_SPACE * int(whole)
-
-
 def template_path() -> Path:
     return Path(getattr(settings, "EXCHANGE_BRIEFING_TEMPLATE", None) or DEFAULT_TEMPLATE)
 
 
 def render_briefing(context: dict, stream, template=None) -> None:
     """Render ``context`` into the briefing template (``template`` if given) and write the .docx to ``stream``."""
-    document = DocxTemplate(template or template_path())
-    document.render(context, autoescape=True)
-    document.save(stream)
+    render_docx(template or template_path(), context, stream)

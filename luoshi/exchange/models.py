@@ -88,3 +88,70 @@ class OutlineDraft(VersionedModel):
 
     def __str__(self):
         return self.title or self.source_name
+
+
+# Background exports --------------------------------------------------------------------------------
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ExportKind(models.TextChoices):
+    LEDGER = "ledger", _("台账")
+    ITEM_LIST = "item_list", _("事项清单")
+
+
+PENDING_EXPORT_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+def export_upload_to(instance, filename):
+    return f"exports/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class ExportJobQuerySet(ScopedQuerySet):
+    def scope_filter(self, user):
+        # A workbook rendered for one person holds what that person saw: nobody else downloads it.
+        return models.Q(uploaded_by=user)
+
+
+class ExportJob(StoredFile):
+    """A large workbook rendered by the worker for the user who asked (``uploaded_by``).
+
+    ``ledger`` is the exported ledger (the list's ledger filter, once rendered), ``query`` the item
+    list's query string; the worker applies them again with the requester's scope at render time.
+    The file fields are filled when it is done; ``expires_at`` is when ``exchange.purge_exports``
+    removes the file and the row.
+    """
+
+    kind = models.CharField(_("内容"), max_length=10, choices=ExportKind.choices)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    ledger = models.ForeignKey(
+        "ledgers.Ledger", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    query = models.TextField(_("筛选条件"), blank=True)
+    title = models.CharField(_("标题"), max_length=300)
+    file = models.FileField(upload_to=export_upload_to, max_length=200, blank=True)
+    row_count = models.PositiveIntegerField(_("行数"), null=True, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("保留至"))
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("后台导出")
+        verbose_name_plural = _("后台导出")
+        indexes = [
+            models.Index(fields=["uploaded_by", "-created_at"], name="export_requester_created"),
+            models.Index(fields=["expires_at"], name="export_expires"),
+        ]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_EXPORT_STATUSES

@@ -2,14 +2,18 @@
 
 import dataclasses
 
+from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from luoshi.core.uploads import integrity_problem
 from luoshi.exchange import drafts
 from luoshi.exchange.importing import ImportPlan, plan_import
-from luoshi.exchange.models import ImportBatch, OutlineDraft
+from luoshi.exchange.models import ExportJob, ExportStatus, ImportBatch, OutlineDraft
 from luoshi.exchange.workbook import Table, WorkbookError, read_table
-from luoshi.ledgers.models import FieldTarget
+from luoshi.ledgers import selectors as ledger_selectors
+from luoshi.ledgers.filters import ItemFilterSet
+from luoshi.ledgers.models import FieldTarget, Item
 
 
 def custom_labels(ledger) -> dict[str, str]:
@@ -78,3 +82,36 @@ def open_outline_drafts(user, ledger):
 def outline_problems(draft: OutlineDraft) -> dict[int, list[str]]:
     """Each node's problems as a save would find them (the parser's, and names that do not resolve)."""
     return drafts.plan(draft.tree, ledger=draft.ledger).errors
+
+
+# Background exports --------------------------------------------------------------------------------
+
+
+def filtered_item_list(user, query: str):
+    """(items, ledger) as the item list shows them to ``user`` for ``query`` (its query string), and the
+    ledger it is narrowed to; the same rules as ``ItemListView.filtered_items``: an invalid filter
+    gives nothing rather than everything."""
+    filterset = ItemFilterSet(QueryDict(query) or None, queryset=ledger_selectors.item_list(user), user=user)
+    if not filterset.is_bound:
+        return filterset.qs, None
+    if not filterset.is_valid():
+        return Item.objects.none(), None
+    return filterset.qs, filterset.form.cleaned_data.get("ledger")
+
+
+def my_exports(user):
+    """The user's background exports still kept, newest first."""
+    return (
+        ExportJob.objects.visible_to(user)
+        .filter(expires_at__gt=timezone.now())
+        .order_by("-created_at", "-pk")
+    )
+
+
+def downloadable_export(user, pk: int) -> ExportJob:
+    """The user's own finished export, not yet expired (anyone else's is a 404), with its ledger."""
+    return (
+        ExportJob.objects.visible_to(user)
+        .select_related("ledger")
+        .get(pk=pk, status=ExportStatus.DONE, expires_at__gt=timezone.now())
+    )

@@ -1,11 +1,18 @@
 """Writes of the exchange: a workbook uploaded, the user's choices for it, and its import, all or nothing."""
 
+import datetime as dt
 import hashlib
+import logging
+import tempfile
+from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from luoshi.core import crypto
@@ -14,16 +21,30 @@ from luoshi.core.uploads import clean_file_name, storing
 from luoshi.exchange import drafts
 from luoshi.exchange.dates import DeadlineError, parse_deadline
 from luoshi.exchange.documents import DocumentError, document_text
+from luoshi.exchange.export import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from luoshi.exchange.export import export_ledger, item_fields, ledger_title, write_items_workbook
 from luoshi.exchange.importing import ImportPlan, item_rows
-from luoshi.exchange.models import ImportBatch, ImportStatus, OutlineDraft
+from luoshi.exchange.models import (
+    PENDING_EXPORT_STATUSES,
+    ExportJob,
+    ExportKind,
+    ExportStatus,
+    ImportBatch,
+    ImportStatus,
+    OutlineDraft,
+)
 from luoshi.exchange.outline import OutlineError, outline
-from luoshi.exchange.selectors import batch_plan, custom_labels
+from luoshi.exchange.selectors import batch_plan, custom_labels, filtered_item_list
 from luoshi.exchange.text import normalise, split_names
 from luoshi.exchange.workbook import FIELDS, WorkbookError, read_table
 from luoshi.ledgers.models import Item, Ledger
 from luoshi.ledgers.permissions import supervises_ledger
 from luoshi.ledgers.services import BulkResult, write_items
+from luoshi.notifications.models import Event
+from luoshi.notifications.services import notify
 from luoshi.orgs.models import Organisation, User
+
+logger = logging.getLogger(__name__)
 
 _CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -304,3 +325,155 @@ def save_outline(*, draft: OutlineDraft, user, version: int | None = None) -> Bu
     draft.saved_count = result.created
     draft.save(update_fields=["saved_at", "saved_count"])
     return result
+
+
+# Background exports --------------------------------------------------------------------------------
+
+
+def _kept_until(moment: dt.datetime) -> dt.datetime:
+    return moment + dt.timedelta(days=settings.EXCHANGE_EXPORT_KEEP_DAYS)
+
+
+@transaction.atomic
+def queue_export(
+    *, user, kind: str, title: str, rows: int, ledger: Ledger | None = None, query: str = ""
+) -> ExportJob:
+    """An export too large to build in the request, rendered by the worker once this commits.
+
+    ``rows`` is the count when asked (the worker counts again). The same export asked for again
+    while it is still waiting or being built is that one job, not a second.
+    """
+    from luoshi.exchange.tasks import render_export  # here: the tasks module imports this one
+
+    pending = ExportJob.objects.filter(
+        uploaded_by=user, kind=kind, ledger=ledger, query=query, status__in=PENDING_EXPORT_STATUSES
+    ).first()
+    if pending is not None:
+        return pending
+    job = ExportJob.objects.create(
+        uploaded_by=user,
+        kind=kind,
+        ledger=ledger,
+        query=query,
+        title=title,
+        original_name=f"{title[:180]}-{timezone.localdate():%Y%m%d}.xlsx",
+        content_type=XLSX_CONTENT_TYPE,
+        size=0,
+        sha256="",
+        row_count=rows,
+        expires_at=_kept_until(timezone.now()),
+    )
+    transaction.on_commit(partial(render_export.enqueue, job.pk))
+    return job
+
+
+def _write_export(job: ExportJob, stream) -> tuple[int, Ledger | None, str]:
+    """The workbook of ``job`` as its requester may see it now: (rows, ledger, title)."""
+    user = job.uploaded_by
+    if not user.is_active:
+        raise ValidationError(_("账号已停用，不再生成导出。"))
+    if job.kind == ExportKind.LEDGER:
+        # Scoped again at render time: a requester who has lost the ledger since asking gets nothing.
+        ledger = Ledger.objects.visible_to(user).filter(pk=job.ledger_id).first() if job.ledger_id else None
+        if ledger is None:
+            raise ValidationError(_("台账已删除，或您已无权查看该台账。"))
+        return export_ledger(ledger, user, stream), ledger, ledger_title(ledger)
+    items, ledger = filtered_item_list(user, job.query)
+    title = ledger_title(ledger) if ledger else _("事项清单")
+    return write_items_workbook(items, stream=stream, title=title, fields=item_fields(ledger)), ledger, title
+
+
+def _digests(stream) -> tuple[str, int]:
+    sha256 = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(1024 * 1024):
+        sha256.update(chunk)
+    size = stream.tell()
+    stream.seek(0)
+    return sha256.hexdigest(), size
+
+
+@transaction.atomic
+def _finish_export(job: ExportJob, stream, *, rows: int, ledger: Ledger | None, title: str) -> ExportJob:
+    sha256, size = _digests(stream)
+    now = timezone.now()
+    job.sha256, job.size, job.sm3 = sha256, size, crypto.sm3_file(stream)
+    job.row_count, job.ledger, job.title = rows, ledger, title
+    job.status, job.finished_at, job.expires_at = ExportStatus.DONE, now, _kept_until(now)
+    with storing(job, File(stream, name=job.original_name)):
+        job.save()
+        notify(
+            event=Event.EXPORT_READY,
+            recipients=[job.uploaded_by],
+            title=_("导出已完成：%(title)s") % {"title": title[:150]},
+            body=_("共 %(rows)s 行，可在 %(days)s 天内下载。")
+            % {"rows": rows, "days": settings.EXCHANGE_EXPORT_KEEP_DAYS},
+            url=reverse("exchange:export_download", args=[job.pk]),
+            key=f"export:{job.pk}",
+        )
+    return job
+
+
+@transaction.atomic
+def _fail_export(job: ExportJob, message: str) -> ExportJob:
+    job.status, job.error, job.finished_at = ExportStatus.FAILED, message, timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    notify(
+        event=Event.EXPORT_READY,
+        recipients=[job.uploaded_by],
+        title=_("导出失败：%(title)s") % {"title": job.title[:150]},
+        body=message,
+        url=reverse("exchange:export_list"),
+        key=f"export:{job.pk}",
+    )
+    return job
+
+
+def render_export(job_id: int) -> str:
+    """Build the workbook of a queued export (the worker's task); returns the job's status.
+
+    The job is claimed by a conditional update, so a task delivered twice builds it once. The
+    workbook is written to a temporary file outside any transaction (it may take minutes), then
+    stored with its SHA-256 and SM3 and the requester notified; a failure is recorded with its
+    reason, and the requester told too.
+    """
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first() or ""
+    job = ExportJob.objects.select_related("uploaded_by").get(pk=job_id)
+    with translation.override(settings.LANGUAGE_CODE), tempfile.TemporaryFile() as stream:
+        try:
+            rows, ledger, title = _write_export(job, stream)
+            job = _finish_export(job, stream, rows=rows, ledger=ledger, title=title)
+        except ValidationError as error:
+            job = _fail_export(job, "；".join(error.messages))
+        except Exception as error:
+            logger.exception("Export %s failed", job_id)
+            job = _fail_export(
+                job,
+                _("生成时出错（%(error)s），请重试；仍不成功请联系系统管理员。")
+                % {"error": f"{type(error).__name__}: {error}"},
+            )
+    return job.status
+
+
+def purge_expired_exports(*, now: dt.datetime | None = None) -> int:
+    """Remove the exports kept past ``expires_at``, rows and files; returns how many rows went.
+
+    The files are deleted once the rows' deletion has committed; a second run finds nothing.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = ExportJob.objects.filter(expires_at__lte=now).select_for_update()
+        files = [name for name in expired.values_list("file", flat=True) if name]
+        deleted, _counts = expired.delete()
+        storage = ExportJob._meta.get_field("file").storage
+
+        def delete_files():
+            for name in files:
+                storage.delete(name)
+
+        transaction.on_commit(delete_files)
+    return deleted

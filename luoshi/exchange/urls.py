@@ -15,6 +15,8 @@ urlpatterns = [
     path("ledgers/<int:pk>/export.xlsx", views.LedgerExportView.as_view(), name="ledger_export"),
     path("items/export.xlsx", views.ItemListExportView.as_view(), name="item_list_export"),
     path("ledgers/<int:pk>/template.xlsx", views.LedgerTemplateView.as_view(), name="ledger_template"),
+    path("exports/", views.ExportListView.as_view(), name="export_list"),
+    path("exports/<int:pk>/download.xlsx", views.ExportDownloadView.as_view(), name="export_download"),
     # outline ---------------------------------------------------------------------------------------
     path("ledgers/<int:pk>/outline/", views.OutlineStartView.as_view(), name="outline_start"),
     path("outlines/<int:pk>/", views.OutlineEditorView.as_view(), name="outline_editor"),

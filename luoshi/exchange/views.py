@@ -3,6 +3,7 @@
 import io
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,9 +16,10 @@ from django.views import View
 
 from luoshi.audit.models import AuditAction
 from luoshi.audit.services import record
+from luoshi.core.documents import DOCX_CONTENT_TYPE
 from luoshi.core.exceptions import StaleObjectError
 from luoshi.core.forms import VersionedFormMixin
-from luoshi.core.uploads import content_disposition
+from luoshi.core.uploads import FileIntegrityError, content_disposition, stored_file_response
 from luoshi.core.views import RoleRequiredMixin, ServiceFormMixin
 from luoshi.exchange import selectors as exchange_selectors
 from luoshi.exchange import services as import_services
@@ -27,6 +29,7 @@ from luoshi.exchange.export import (
     export_ledger,
     export_template,
     item_fields,
+    ledger_items,
     ledger_title,
     write_items_workbook,
 )
@@ -37,7 +40,7 @@ from luoshi.exchange.forms import (
     OutlineNodeForm,
     OutlineStartForm,
 )
-from luoshi.exchange.models import ImportBatch, ImportStatus, OutlineDraft
+from luoshi.exchange.models import ExportJob, ExportKind, ImportBatch, ImportStatus, OutlineDraft
 from luoshi.exchange.workbook import WorkbookError
 from luoshi.ledgers import selectors as ledger_selectors
 from luoshi.ledgers.models import FieldTarget, Ledger
@@ -85,8 +88,24 @@ def _supervised_ledger(request, pk: int) -> Ledger:
     return get_object_or_404(supervised, pk=pk)
 
 
+def in_background(request, items, *, kind: str, title: str, ledger: Ledger | None, query: str = ""):
+    """For an export of more rows than ``EXCHANGE_BACKGROUND_EXPORT_ROWS``: the job that builds it in
+    the worker, and the way to 我的导出; ``None`` for one small enough to build in the request."""
+    rows = items.count()
+    if rows <= settings.EXCHANGE_BACKGROUND_EXPORT_ROWS:
+        return None
+    import_services.queue_export(
+        user=request.user, kind=kind, title=title, rows=rows, ledger=ledger, query=query
+    )
+    messages.info(
+        request,
+        _("共 %(rows)s 行，已转入后台生成；完成后会发消息通知您，也可在本页下载。") % {"rows": rows},
+    )
+    return redirect("exchange:export_list")
+
+
 class LedgerExportView(RoleRequiredMixin, View):
-    """The ledger's items the user sees, as an office ledger workbook."""
+    """The ledger's items the user sees, as an office ledger workbook (built in the worker when large)."""
 
     required_roles = BUSINESS_ROLES
     http_method_names = ["get"]
@@ -94,6 +113,11 @@ class LedgerExportView(RoleRequiredMixin, View):
     def get(self, request, pk):
         ledger = _visible_ledger(request, pk)
         title = ledger_title(ledger)
+        queued = in_background(
+            request, ledger_items(request.user, ledger), kind=ExportKind.LEDGER, title=title, ledger=ledger
+        )
+        if queued is not None:
+            return queued
         return workbook_response(
             request,
             lambda stream: export_ledger(ledger, request.user, stream),
@@ -114,6 +138,16 @@ class ItemListExportView(ItemListView):
         filtered = self.filtered_ledger()
         ledger = filtered["ledger"] if filtered else None
         title = ledger_title(ledger) if ledger else _("事项清单")
+        queued = in_background(
+            request,
+            items,
+            kind=ExportKind.ITEM_LIST,
+            title=title,
+            ledger=ledger,
+            query=request.GET.urlencode(),
+        )
+        if queued is not None:
+            return queued
         return workbook_response(
             request,
             lambda stream: write_items_workbook(
@@ -123,6 +157,59 @@ class ItemListExportView(ItemListView):
             title=title,
             ledger=ledger,
         )
+
+
+class ExportListView(RoleRequiredMixin, View):
+    """我的导出: the user's background exports; the list refreshes itself while one is being built."""
+
+    required_roles = BUSINESS_ROLES
+    http_method_names = ["get"]
+    template_name = "exchange/export_list.html"
+    shown = 100
+
+    def get(self, request):
+        jobs = list(exchange_selectors.my_exports(request.user)[: self.shown])
+        context = {"jobs": jobs, "polling": any(job.is_pending for job in jobs)}
+        template = f"{self.template_name}#jobs" if request.htmx else self.template_name
+        return render(request, template, context)
+
+
+class ExportDownloadView(RoleRequiredMixin, View):
+    """A finished background export, to the user who asked for it alone; audited like any export."""
+
+    required_roles = BUSINESS_ROLES
+    http_method_names = ["get"]
+
+    def get(self, request, pk):
+        try:
+            job = exchange_selectors.downloadable_export(request.user, pk)
+        except ExportJob.DoesNotExist:
+            raise Http404 from None
+        audited = {
+            "obj": job.ledger,
+            "object_type": "" if job.ledger else "ledgers.Item",
+            "object_repr": job.title,
+        }
+        try:
+            response = stored_file_response(job)
+        except FileIntegrityError as error:
+            record(
+                action=AuditAction.EXPORT,
+                success=False,
+                after={"export": job.pk, "reason": str(error)},
+                **audited,
+            )
+            messages.error(
+                request,
+                _("导出文件未通过完整性校验（%(reason)s），已停止下载。请重新导出。") % {"reason": error},
+            )
+            return redirect("exchange:export_list")
+        record(
+            action=AuditAction.EXPORT,
+            after={"format": "xlsx", "rows": job.row_count, "query": job.query, "export": job.pk},
+            **audited,
+        )
+        return response
 
 
 class LedgerTemplateView(RoleRequiredMixin, View):
@@ -144,8 +231,6 @@ class LedgerTemplateView(RoleRequiredMixin, View):
 
 
 # Briefing ------------------------------------------------------------------------------------------
-
-DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def briefing_response(request, items, *, title: str, office: str, ledger: Ledger | None = None):

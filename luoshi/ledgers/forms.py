@@ -279,7 +279,6 @@ class BulkActionForm(forms.Form):
     ACTIONS = [
         ("assign", _("批量交办")),
         ("deadline", _("批量调整时限")),
-        ("urge", _("批量催办")),
     ]
     action = forms.ChoiceField(choices=ACTIONS)
     pk = forms.ModelMultipleChoiceField(queryset=Item.objects.none())

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -295,6 +296,9 @@ class Item(VersionedModel):
     warning_reason_code = models.CharField(_("预警原因"), max_length=20, blank=True, editable=False)
     warning_reason_args = models.JSONField(default=dict, blank=True, editable=False)
     warning_as_of = models.DateField(null=True, editable=False)
+    # Kept by the supervision services, so that lists and the battle map show them without a join.
+    urge_count = models.PositiveIntegerField(_("催办次数"), default=0, editable=False)
+    open_instructions = models.PositiveSmallIntegerField(_("未办结批示"), default=0, editable=False)
 
     objects = ItemQuerySet.as_manager()
 
@@ -314,6 +318,11 @@ class Item(VersionedModel):
             models.Index(fields=["kind"], name="item_kind"),
             # Re-import finds an item by its 序号 within the ledger.
             models.Index(fields=["ledger", "code"], name="item_ledger_code"),
+            models.Index(
+                fields=["open_instructions"],
+                name="item_open_instructions",
+                condition=Q(open_instructions__gt=0),
+            ),
         ]
 
     def __str__(self):
@@ -510,6 +519,12 @@ class EventKind(models.TextChoices):
     EXTENSION_APPROVED = "extension_approved", _("批准延期")
     EXTENSION_REFUSED = "extension_refused", _("不予延期")
     URGED = "urged", _("催办")
+    OVERDUE = "overdue", _("已超期")
+    ESCALATED = "escalated", _("督办升级")
+    ORDER_ISSUED = "order_issued", _("下发督办单")
+    INSTRUCTION = "instruction", _("领导批示")
+    INSTRUCTION_ACKNOWLEDGED = "instruction_acknowledged", _("批示已阅")
+    RECTIFICATION_VERIFIED = "rectification_verified", _("整改验收")
     COMMENT = "comment", _("评论")
     ATTACHMENT_ADDED = "attachment_added", _("上传附件")
     ATTACHMENT_REMOVED = "attachment_removed", _("删除附件")

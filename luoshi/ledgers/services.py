@@ -49,6 +49,7 @@ from luoshi.ledgers.permissions import (
     reporting_unit,
     supervises_ledger,
 )
+from luoshi.ledgers.signals import report_submitted
 from luoshi.ledgers.warnings import compute_warning
 from luoshi.ledgers.workflows import EXTENSION_WORKFLOW, ITEM_WORKFLOW, REPORT_WORKFLOW
 from luoshi.orgs.models import Organisation, User
@@ -417,20 +418,6 @@ def add_comment(*, item: Item, user, text: str) -> ItemEvent:
 
 
 @transaction.atomic
-def urge_items(*, items: Iterable[Item], user, comment: str) -> int:
-    """催办: put an urging note on each item's timeline (the supervision module adds channels)."""
-    count = 0
-    for item in items:
-        if item.is_done:
-            continue
-        if not is_supervisor_for(user, item):
-            raise ValidationError(_("您无权催办「%(item)s」。") % {"item": item})
-        _record(item, EventKind.URGED, user, comment=comment or _("请抓紧推进并按时报送进展。"))
-        count += 1
-    return count
-
-
-@transaction.atomic
 def bulk_transition(*, items: Iterable[Item], action: str, user, comment: str = "") -> int:
     """All or nothing: one refused item rolls the whole batch back with its name in the message."""
     count = 0
@@ -685,6 +672,7 @@ def _count_submission(report: ProgressReport, item: Item, user, at: dt.datetime,
         if item.parent_id and item.percent_complete != old_percent:
             roll_up_progress(item.parent_id, on=on)
     _record(item, EventKind.REPORT_SUBMITTED, user, report=report, percent=report.percent_complete, at=clock)
+    report_submitted.send(sender=ProgressReport, report=report, user=user, at=at)
 
 
 @transaction.atomic

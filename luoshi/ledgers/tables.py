@@ -15,6 +15,8 @@ class ItemTable(tables.Table):
     status = tables.Column(verbose_name=_("状态"))
     warning_color = tables.Column(verbose_name=_("预警"))
     percent_complete = tables.Column(verbose_name=_("进度"))
+    # Kept by the supervision services (a counter on the row), so the column and its sorting cost no join.
+    open_instructions = tables.Column(verbose_name=_("未办结批示"))
 
     class Meta:
         model = Item
@@ -29,6 +31,7 @@ class ItemTable(tables.Table):
             "status",
             "percent_complete",
             "warning_color",
+            "open_instructions",
         )
         order_by = ("deadline",)
         attrs = {"class": "table table-vcenter card-table table-hover"}

@@ -224,14 +224,11 @@ class ItemBulkActionView(RoleRequiredMixin, View):
                     items=items, action="assign", user=request.user, comment=comment
                 )
                 messages.success(request, _("已交办 %(n)d 项。") % {"n": count})
-            elif action == "deadline":
+            else:
                 count = services.bulk_change_deadline(
                     items=items, user=request.user, deadline=form.cleaned_data["deadline"], comment=comment
                 )
                 messages.success(request, _("已调整 %(n)d 项的完成时限。") % {"n": count})
-            else:
-                count = services.urge_items(items=items, user=request.user, comment=comment)
-                messages.success(request, _("已催办 %(n)d 项。") % {"n": count})
         except ValidationError as error:
             messages.error(
                 request, _("操作未执行，没有任何事项被修改：%(e)s") % {"e": "；".join(error.messages)}

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.core.workflow import Transition, Workflow
-from luoshi.ledgers.models import ExtensionStatus, ItemStatus, ReportStatus
+from luoshi.ledgers.models import ExtensionStatus, ItemKind, ItemStatus, ReportStatus
 from luoshi.ledgers.permissions import (
     is_lead_liaison,
     is_lead_unit_worker,
@@ -17,6 +17,19 @@ RUNNING = (S.ASSIGNED, S.ACCEPTED, S.IN_PROGRESS, S.COMPLETION_REQUESTED)
 
 def _resume_target(transition, item):
     return item.status_before_suspension or S.IN_PROGRESS
+
+
+def _awaits_verification(item) -> bool:
+    """An inspection's problem (``supervision.Finding.problem``, reached by its reverse accessor so that
+    ledgers imports nothing above it) completes and closes only once the office has verified it (验收)."""
+    if item.kind != ItemKind.PROBLEM:
+        return False
+    finding = getattr(item, "finding", None)
+    return finding is not None and finding.verified_at is None
+
+
+def _may_finish(user, item) -> bool:
+    return is_supervisor_for(user, item) and not _awaits_verification(item)
 
 
 ITEM_WORKFLOW = Workflow(
@@ -43,7 +56,7 @@ ITEM_WORKFLOW = Workflow(
             is_lead_liaison,
             comment_required=True,
         ),
-        Transition("complete", _("同意办结"), (S.COMPLETION_REQUESTED,), S.COMPLETED, is_supervisor_for),
+        Transition("complete", _("同意办结"), (S.COMPLETION_REQUESTED,), S.COMPLETED, _may_finish),
         Transition(
             "return",
             _("退回"),
@@ -53,7 +66,7 @@ ITEM_WORKFLOW = Workflow(
             comment_required=True,
             style="danger",
         ),
-        Transition("close", _("销号"), (S.COMPLETED,), S.CLOSED, is_supervisor_for),
+        Transition("close", _("销号"), (S.COMPLETED,), S.CLOSED, _may_finish),
         Transition(
             "reopen",
             _("重新推进"),

@@ -31,9 +31,26 @@ from luoshi.ledgers.models import (
     Tag,
 )
 from luoshi.ledgers.tests.factories import ItemFactory, LedgerFactory, LedgerFieldFactory, advance
+from luoshi.notifications.models import Channel, Delivery, Notification, Preference
 from luoshi.orgs.models import LeaderCharge, Membership, Organisation, Role, User
 from luoshi.orgs.tests.factories import OrganisationFactory, UserFactory, grant
 from luoshi.security.models import UserSession
+from luoshi.supervision.models import (
+    Accountability,
+    Escalation,
+    EscalationPolicy,
+    EscalationRule,
+    Finding,
+    FindingPhoto,
+    Inspection,
+    Instruction,
+    InstructionRecipient,
+    Interview,
+    OrderEvent,
+    OrderEvidence,
+    SupervisionOrder,
+    Urge,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MISSING_PK = 999_999
@@ -271,6 +288,26 @@ SNAPSHOT_MODELS = (
     AccessAttempt,
     ImportBatch,
     OutlineDraft,
+    Instruction,
+    InstructionRecipient,
+    SupervisionOrder,
+    OrderEvent,
+    OrderEvidence,
+    Interview,
+    Accountability,
+    Inspection,
+    Inspection.team.through,
+    Inspection.targets.through,
+    Finding,
+    FindingPhoto,
+    Urge,
+    EscalationPolicy,
+    EscalationRule,
+    Escalation,
+    Notification,
+    Preference,
+    Channel,
+    Delivery,
 )
 VOLATILE = {"last_login", "last_seen"}  # set by signing in and by activity, not by the action under test
 

@@ -30,9 +30,27 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from luoshi.exchange.services import start_outline, upload_import
+from luoshi.core.tests.files import PNG
+from luoshi.exchange.models import ExportKind
+from luoshi.exchange.services import queue_export, render_export, start_outline, upload_import
 from luoshi.ledgers.models import ItemEvent, ItemStatus
+from luoshi.ledgers.services import transition_item
+from luoshi.notifications.models import Channel, Delivery, DeliveryStatus, Event, Notification
+from luoshi.notifications.services import notify, save_channel
 from luoshi.security.tests.factories import locked_out, signed_in
+from luoshi.supervision.models import Instruction, InstructionRecipient
+from luoshi.supervision.services import (
+    assign_problem,
+    issue_order,
+    rectification_ledger_for_year,
+    reply_order,
+    save_accountability,
+    save_finding,
+    save_inspection,
+    save_interview,
+    verify_rectification,
+    write_instruction,
+)
 from luoshi.testing import fixtures
 from luoshi.testing.access import (
     DONE,
@@ -78,6 +96,9 @@ ADMINS = frozenset(ROLES[9:])
 SIGNED_IN = BUSINESS | ADMINS
 SUPERVISORS = frozenset({"supervisor", "other_supervisor"})
 ITEM_VIEWERS = frozenset({"supervisor", "leader", "lead_liaison", "handler", "co_liaison"})
+ORDER_VIEWERS = frozenset({"supervisor", "leader", "lead_liaison", "handler"})
+ORDER_UNIT = frozenset({"lead_liaison", "handler"})
+RECORD_READERS = frozenset({"supervisor", "other_supervisor", "audit_admin"})
 
 
 def each(outcome: Outcome, roles) -> dict[str, Outcome]:
@@ -173,6 +194,265 @@ def _foreign_outline_draft(scene, user):
     return start_outline(ledger=scene.foreign_ledger, user=scene.foreign_supervisor, text=OUTLINE_TEXT)
 
 
+def _instruction(scene):
+    return write_instruction(item=scene.item, leader=scene.world.leader, text="本区领导批示")
+
+
+def _foreign_instruction(scene):
+    instruction = Instruction.objects.create(
+        item=scene.foreign_item, leader=scene.foreign_supervisor, text="外区领导批示"
+    )
+    InstructionRecipient.objects.create(instruction=instruction, organisation=scene.foreign_unit)
+    return instruction
+
+
+def _order(scene, user=None):
+    """The world supervisor's order to the lead unit about the scene's item (copied to ``leader``)."""
+    return issue_order(
+        office=scene.world.office,
+        organisation=scene.world.lead_unit,
+        items=[scene.item],
+        subject="本区督办单",
+        content="本区督办要求",
+        reply_deadline=timezone.localdate() + dt.timedelta(days=10),
+        user=scene.world.supervisor,
+    )
+
+
+def _foreign_order(scene, user=None):
+    return issue_order(
+        office=scene.foreign_office,
+        organisation=scene.foreign_unit,
+        items=[scene.foreign_item],
+        subject="外区督办单",
+        content="外区督办要求",
+        reply_deadline=timezone.localdate() + dt.timedelta(days=10),
+        user=scene.foreign_supervisor,
+    )
+
+
+def _order_evidence(scene, user):
+    order = _order(scene)
+    reply_order(order=order, user=scene.world.lead_liaison, reply="本区已办理", files=[_pdf("本区回复.pdf")])
+    return order.evidence.get()
+
+
+def _foreign_order_evidence(scene, user):
+    order = _foreign_order(scene)
+    reply_order(order=order, user=scene.foreign_liaison, reply="外区已办理", files=[_pdf("外区回复.pdf")])
+    return order.evidence.get()
+
+
+def _order_data(scene, obj):
+    return {
+        "office": scene.world.office.pk,
+        "organisation": scene.world.lead_unit.pk,
+        "items": [scene.item.pk],
+        "level": "key",
+        "subject": "新下发的督办单",
+        "content": "请加快推进",
+        "reply_deadline": _today_plus(10),
+    }
+
+
+def _interview(scene, user):
+    return save_interview(
+        user=scene.world.supervisor,
+        office=scene.world.office,
+        held_on=timezone.localdate(),
+        interviewer=scene.world.leader,
+        organisation=scene.world.lead_unit,
+        interviewee="本区被约谈人",
+        reason="本区约谈事由",
+        items=[scene.item],
+    )
+
+
+def _foreign_interview(scene, user):
+    return save_interview(
+        user=scene.foreign_supervisor,
+        office=scene.foreign_office,
+        held_on=timezone.localdate(),
+        interviewer=scene.foreign_supervisor,
+        organisation=scene.foreign_unit,
+        interviewee="外区被约谈人",
+        reason="外区约谈事由",
+    )
+
+
+def _interview_data(scene, obj):
+    return {
+        "office": scene.world.office.pk,
+        "held_on": _today_plus(0),
+        "interviewer": scene.world.leader.pk,
+        "organisation": scene.world.lead_unit.pk,
+        "interviewee": "刘局长",
+        "reason": "连续红色预警",
+        "items": [scene.item.pk],
+        "version": getattr(obj, "version", ""),
+    }
+
+
+def _accountability(scene, user):
+    return save_accountability(
+        user=scene.world.supervisor,
+        office=scene.world.office,
+        form="criticism",
+        organisation=scene.world.lead_unit,
+        decided_on=timezone.localdate(),
+        reason="本区问责事由",
+        items=[scene.item],
+    )
+
+
+def _foreign_accountability(scene, user):
+    return save_accountability(
+        user=scene.foreign_supervisor,
+        office=scene.foreign_office,
+        form="criticism",
+        organisation=scene.foreign_unit,
+        decided_on=timezone.localdate(),
+        reason="外区问责事由",
+    )
+
+
+def _accountability_data(scene, obj):
+    return {
+        "office": scene.world.office.pk,
+        "form": "admonition",
+        "organisation": scene.world.lead_unit.pk,
+        "person": "刘某",
+        "decided_on": _today_plus(0),
+        "reason": "约谈后仍未整改",
+        "version": getattr(obj, "version", ""),
+    }
+
+
+# Inspections: ``inside`` is the world office's announced inspection of lead_unit (team: supervisor), whose
+# leader in charge also sees it; ``outside`` the foreign office's of foreign_unit.
+
+
+def _inspection_parts(scene, foreign: bool):
+    if foreign:
+        return scene.foreign_supervisor, scene.foreign_office, scene.foreign_unit, scene.foreign_liaison
+    w = scene.world
+    return w.supervisor, w.office, w.lead_unit, w.lead_liaison
+
+
+def _inspection_of(scene, foreign: bool = False):
+    supervisor, office, unit, _liaison = _inspection_parts(scene, foreign)
+    return save_inspection(
+        user=supervisor,
+        office=office,
+        title=f"{'外区' if foreign else '本区'}专项督查",
+        kind="announced",
+        planned_on=timezone.localdate(),
+        team=[supervisor],
+        targets=[unit],
+    )
+
+
+def _finding_of(scene, foreign: bool = False, photos=()):
+    supervisor, _office, unit, _liaison = _inspection_parts(scene, foreign)
+    return save_finding(
+        user=supervisor,
+        inspection=_inspection_of(scene, foreign),
+        description=f"{'外区' if foreign else '本区'}发现问题",
+        organisation=unit,
+        found_on=timezone.localdate(),
+        photos=photos,
+    )
+
+
+def _rectified_finding(scene, foreign: bool = False, verified: bool = False):
+    """A finding assigned as a problem with one measure, both of which the unit asked to complete."""
+    supervisor, office, _unit, liaison = _inspection_parts(scene, foreign)
+    finding = _finding_of(scene, foreign)
+    today = timezone.localdate()
+    ledger = rectification_ledger_for_year(office=office, year=today.year, user=supervisor)
+    problem = assign_problem(
+        finding=finding,
+        ledger=ledger,
+        deadline=today + dt.timedelta(days=30),
+        measures=[("整改措施", today + dt.timedelta(days=10))],
+        user=supervisor,
+    )
+    for item in (problem, *problem.children.all()):
+        transition_item(item=item, action="accept", user=liaison)
+        transition_item(item=item, action="request_completion", user=liaison, comment="已整改")
+    if verified:
+        verify_rectification(finding=finding, user=supervisor, comment="验收通过", passed=True)
+    return finding
+
+
+def _finding_photo(scene, foreign: bool = False):
+    upload = SimpleUploadedFile("现场.png", PNG, content_type="image/png")
+    return _finding_of(scene, foreign, photos=[upload]).photos.get()
+
+
+def _inspection_data(scene, obj):
+    return {
+        "office": scene.world.office.pk,
+        "title": "新的专项督查",
+        "kind": "unannounced",
+        "planned_on": _today_plus(0),
+        "team": [scene.world.supervisor.pk],
+        "targets": [scene.world.lead_unit.pk],
+        "version": getattr(obj, "version", ""),
+    }
+
+
+def _assign_data(scene, obj):
+    return {
+        "deadline": _today_plus(30),
+        "measure_1": "整改措施一",
+        "measure_deadline_1": _today_plus(10),
+    }
+
+
+CHANNEL_MANAGERS = frozenset(
+    {"supervisor", "other_supervisor", "lead_liaison", "sub_liaison", "co_liaison", "unrelated_liaison"}
+)
+
+
+def _notification(user, key: str):
+    notify(event=Event.URGED, recipients=[user], title=f"催办{key}", key=f"matrix:{key}")
+    return Notification.objects.get(recipient=user, key=f"matrix:{key}")
+
+
+def _channel(user, **scope):
+    channel = Channel(
+        kind="dingtalk", name="矩阵机器人", webhook_url="http://127.0.0.1:9/?access_token=t", **scope
+    )
+    return save_channel(user=user, channel=channel)
+
+
+def _dead_delivery(channel):
+    notify(
+        event=Event.OVERDUE, recipients=[], title="超期", key=f"matrix:{channel.pk}", ledger=channel.ledger
+    )
+    delivery = Delivery.objects.get(channel=channel)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.DEAD, attempts=6, last_error="refused"
+    )
+    return delivery
+
+
+def _export(scene, user):
+    """A finished background export of the world's ledger, the world supervisor's."""
+    return _rendered_export(scene.world.supervisor, scene.world.ledger)
+
+
+def _foreign_export(scene, user):
+    return _rendered_export(scene.foreign_supervisor, scene.foreign_ledger)
+
+
+def _rendered_export(user, ledger):
+    job = queue_export(user=user, kind=ExportKind.LEDGER, title=ledger.name, rows=1, ledger=ledger)
+    render_export(job.pk)
+    return job
+
+
 RULES = [
     # The root only redirects to 我的工作, which has its own rule; there is nothing to scope here.
     Rule("home", "get", expect=each(redirect_to("ledgers:my_work"), ROLES)),
@@ -244,7 +524,12 @@ RULES = [
         "post",
         inside=_item,
         outside=_foreign_item,
-        data=lambda s, o: {"action": "urge", "pk": [o.pk], "comment": "请加快进度"},
+        data=lambda s, o: {
+            "action": "deadline",
+            "pk": [o.pk],
+            "deadline": "2026-12-31",
+            "comment": "统一调整",
+        },
         expect={"supervisor": DONE, "other_supervisor": REFUSED},
         outside_expect=each(REFUSED, SUPERVISORS),
         missing_expect=each(REFUSED, SUPERVISORS),
@@ -754,6 +1039,397 @@ RULES = [
         expect=each(OK, ITEM_VIEWERS),
     ),
     Rule("exchange:item_list_briefing", "get", expect=each(OK, BUSINESS)),
+    # supervision: instructions ---
+    # Leaders write them on items they see; the item's units acknowledge them; the writer closes them.
+    # ``inside`` is the world leader's instruction on the scene's item to its lead unit and co-unit;
+    # ``outside`` one on the foreign item (written directly: no user of the world may write there).
+    Rule(
+        "supervision:instruction_create",
+        "get",
+        inside=_item,
+        outside=_foreign_item,
+        expect={"leader": OK},
+    ),
+    Rule(
+        "supervision:instruction_create",
+        "post",
+        inside=_item,
+        outside=_foreign_item,
+        data=lambda s, o: {"text": "请加快推进", "recipients": [f"org:{s.world.lead_unit.pk}"]},
+        expect={"leader": DONE},
+    ),
+    Rule("supervision:instruction_written", "get", expect={"leader": OK}),
+    Rule("supervision:instruction_received", "get", expect=each(OK, BUSINESS)),
+    Rule(
+        "supervision:instruction_detail",
+        "get",
+        inside=lambda s, u: _instruction(s),
+        outside=lambda s, u: _foreign_instruction(s),
+        expect=each(OK, ITEM_VIEWERS),
+    ),
+    Rule(
+        "supervision:instruction_acknowledge",
+        "post",
+        inside=lambda s, u: _instruction(s),
+        outside=lambda s, u: _foreign_instruction(s),
+        expect={
+            **each(REFUSED, {"supervisor", "leader"}),
+            **each(DONE, {"lead_liaison", "handler", "co_liaison"}),
+        },
+    ),
+    Rule(
+        "supervision:instruction_close",
+        "post",
+        inside=lambda s, u: _instruction(s),
+        outside=lambda s, u: _foreign_instruction(s),
+        expect={**each(REFUSED, ITEM_VIEWERS), "leader": DONE},
+    ),
+    # supervision: orders and notices ---
+    # An order is its office's, the unit's it is issued to and the leaders' in charge or copied:
+    # ``inside`` is the world supervisor's order to the lead unit about the scene's item, ``outside`` the
+    # foreign office's to the foreign unit. The unit signs and replies; others are refused or get 404.
+    Rule("supervision:order_list", "get", expect=each(OK, BUSINESS)),
+    Rule("supervision:order_create", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "supervision:order_create",
+        "post",
+        data=_order_data,
+        expect={"supervisor": DONE, "other_supervisor": FORM},
+    ),
+    Rule(
+        "supervision:order_detail",
+        "get",
+        inside=_order,
+        outside=_foreign_order,
+        expect=each(OK, ORDER_VIEWERS),
+    ),
+    Rule(
+        "supervision:order_reply",
+        "get",
+        inside=_order,
+        outside=_foreign_order,
+        expect=each(OK, ORDER_UNIT),
+    ),
+    Rule(
+        "supervision:order_reply",
+        "post",
+        inside=_order,
+        outside=_foreign_order,
+        data=lambda s, o: {"reply": "已办理", "version": getattr(o, "version", "")},
+        expect=each(DONE, ORDER_UNIT),
+    ),
+    Rule(
+        "supervision:order_action",
+        "post",
+        inside=_order,
+        outside=_foreign_order,
+        data=lambda s, o: {"action": "sign", "version": getattr(o, "version", 1)},
+        expect={**each(REFUSED, {"supervisor", "leader"}), **each(DONE, ORDER_UNIT)},
+    ),
+    # A .docx (compressed: its text is tested in luoshi/supervision/tests/test_orders_document.py).
+    Rule(
+        "supervision:order_document",
+        "get",
+        inside=_order,
+        outside=_foreign_order,
+        expect=each(OK, ORDER_VIEWERS),
+    ),
+    Rule(
+        "supervision:order_evidence",
+        "get",
+        inside=_order_evidence,
+        outside=_foreign_order_evidence,
+        expect=each(OK, ORDER_VIEWERS),
+    ),
+    # supervision: interviews and accountability ---
+    # The office's supervisors write them; the audit admin reads every office's and writes none.
+    Rule("supervision:interview_list", "get", expect=each(OK, RECORD_READERS)),
+    Rule("supervision:interview_create", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "supervision:interview_create",
+        "post",
+        data=_interview_data,
+        expect={"supervisor": DONE, "other_supervisor": FORM},
+    ),
+    Rule(
+        "supervision:interview_detail",
+        "get",
+        inside=_interview,
+        outside=_foreign_interview,
+        expect=each(OK, {"supervisor", "audit_admin"}),
+        outside_expect={"audit_admin": OK},
+    ),
+    Rule(
+        "supervision:interview_edit",
+        "get",
+        inside=_interview,
+        outside=_foreign_interview,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:interview_edit",
+        "post",
+        inside=_interview,
+        outside=_foreign_interview,
+        data=_interview_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule("supervision:accountability_list", "get", expect=each(OK, RECORD_READERS)),
+    Rule("supervision:accountability_create", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "supervision:accountability_create",
+        "post",
+        data=_accountability_data,
+        expect={"supervisor": DONE, "other_supervisor": FORM},
+    ),
+    Rule(
+        "supervision:accountability_detail",
+        "get",
+        inside=_accountability,
+        outside=_foreign_accountability,
+        expect=each(OK, {"supervisor", "audit_admin"}),
+        outside_expect={"audit_admin": OK},
+    ),
+    Rule(
+        "supervision:accountability_edit",
+        "get",
+        inside=_accountability,
+        outside=_foreign_accountability,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:accountability_edit",
+        "post",
+        inside=_accountability,
+        outside=_foreign_accountability,
+        data=_accountability_data,
+        expect={"supervisor": DONE},
+    ),
+    # notifications ---------------------------------------------------------------------------------
+    # Everyone has an inbox and preferences, and marks only their own messages read. Robots: a ledger's by
+    # its office's supervisors, a unit's by its liaisons; the dead letters also to the system admin (all of
+    # them). The scene's robots point at a closed local port, so a test send is refused with its error.
+    Rule("notifications:inbox", "get", expect=each(OK, SIGNED_IN)),
+    Rule(
+        "notifications:mark_read",
+        "post",
+        inside=lambda s, u: _notification(u or s.world.handler, "own"),
+        outside=lambda s, u: _notification(s.foreign_supervisor, "foreign"),
+        expect=each(DONE, SIGNED_IN),
+    ),
+    Rule(
+        "notifications:mark_all_read",
+        "post",
+        inside=lambda s, u: _notification(u or s.world.handler, "own"),
+        expect=each(DONE, SIGNED_IN),
+        cases=("inside",),
+    ),
+    Rule("notifications:preferences", "get", expect=each(OK, SIGNED_IN)),
+    Rule(
+        "notifications:preferences",
+        "post",
+        data=lambda s, o: {"email_events": ["urged", "digest"]},
+        expect=each(DONE, SIGNED_IN),
+    ),
+    Rule("notifications:channel_list", "get", expect=each(OK, CHANNEL_MANAGERS)),
+    Rule("notifications:channel_create", "get", expect=each(OK, CHANNEL_MANAGERS)),
+    Rule("notifications:channel_create", "post", data=lambda s, o: {}, expect=each(FORM, CHANNEL_MANAGERS)),
+    Rule(
+        "notifications:channel_edit",
+        "get",
+        inside=lambda s, u: _channel(s.world.supervisor, ledger=s.world.ledger),
+        outside=lambda s, u: _channel(s.foreign_supervisor, ledger=s.foreign_ledger),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "notifications:channel_edit",
+        "post",
+        inside=lambda s, u: _channel(s.world.lead_liaison, organisation=s.world.lead_unit),
+        outside=lambda s, u: _channel(s.foreign_liaison, organisation=s.foreign_unit),
+        data=lambda s, o: {},
+        expect={"lead_liaison": FORM},
+    ),
+    Rule(
+        "notifications:channel_test",
+        "post",
+        inside=lambda s, u: _channel(s.world.supervisor, ledger=s.world.ledger),
+        outside=lambda s, u: _channel(s.foreign_supervisor, ledger=s.foreign_ledger),
+        expect={"supervisor": REFUSED},
+    ),
+    Rule("notifications:delivery_list", "get", expect=each(OK, {*CHANNEL_MANAGERS, "system_admin"})),
+    Rule(
+        "notifications:delivery_retry",
+        "post",
+        inside=lambda s, u: _dead_delivery(_channel(s.world.supervisor, ledger=s.world.ledger)),
+        outside=lambda s, u: _dead_delivery(_channel(s.foreign_supervisor, ledger=s.foreign_ledger)),
+        expect=each(DONE, {"supervisor", "system_admin"}),
+        outside_expect={"system_admin": DONE},
+    ),
+    # supervision: urging and escalation ---
+    # Only the supervisors of the ledger's office urge its items and edit its ladder; a reader of the item
+    # (the leader, the units) gets 404. The bulk urge checks the ticked ids against the supervisor's scope
+    # like the item list's bulk form: a foreign or missing id is refused with nothing written.
+    Rule("supervision:urge_item", "get", inside=_item, outside=_foreign_item, expect={"supervisor": OK}),
+    Rule(
+        "supervision:urge_item",
+        "post",
+        inside=_item,
+        outside=_foreign_item,
+        data=lambda s, o: {"message": "请加快进度"},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:urge_bulk",
+        "post",
+        inside=_item,
+        outside=_foreign_item,
+        data=lambda s, o: {"pk": [o.pk], "comment": "请加快进度"},
+        expect={"supervisor": DONE, "other_supervisor": REFUSED},
+        outside_expect=each(REFUSED, SUPERVISORS),
+        missing_expect=each(REFUSED, SUPERVISORS),
+    ),
+    Rule("supervision:urge_list", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "supervision:escalation_policy",
+        "get",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:escalation_policy",
+        "post",
+        inside=lambda s, u: s.world.ledger,
+        outside=lambda s, u: s.foreign_ledger,
+        data=lambda s, o: {
+            "style": "standard",
+            "is_active": "on",
+            "urgent_start": "supervision_notice",
+            "offset_remind": "-3",
+            "offset_urge_notice": "1",
+            "offset_supervision_notice": "5",
+        },
+        expect={"supervisor": DONE},
+    ),
+    # exchange: background export ---
+    # 我的导出 lists each business user's own jobs; a finished file is its requester's alone, everyone
+    # else (whoever else sees the ledger included) gets 404.
+    Rule("exchange:export_list", "get", expect=each(OK, BUSINESS)),
+    Rule(
+        "exchange:export_download",
+        "get",
+        inside=_export,
+        outside=_foreign_export,
+        expect={"supervisor": OK},
+    ),
+    # supervision: inspections and rectification ---
+    # The organising office plans, records, assigns, verifies and closes; the leader in charge of a
+    # targeted unit reads the inspection; the rectification overview is for supervisors and leaders.
+    Rule("supervision:inspection_list", "get", expect=each(OK, BUSINESS)),
+    Rule("supervision:inspection_create", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "supervision:inspection_create",
+        "post",
+        data=_inspection_data,
+        expect={"supervisor": DONE, "other_supervisor": FORM},
+    ),
+    Rule(
+        "supervision:inspection_detail",
+        "get",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        expect=each(OK, {"supervisor", "leader"}),
+    ),
+    Rule(
+        "supervision:inspection_edit",
+        "get",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:inspection_edit",
+        "post",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        data=_inspection_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:inspection_done",
+        "post",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:finding_create",
+        "get",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:finding_create",
+        "post",
+        inside=lambda s, u: _inspection_of(s),
+        outside=lambda s, u: _inspection_of(s, foreign=True),
+        data=lambda s, o: {
+            "description": "窗口指南未更新",
+            "organisation": s.world.lead_unit.pk,
+            "found_on": _today_plus(0),
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:finding_assign",
+        "get",
+        inside=lambda s, u: _finding_of(s),
+        outside=lambda s, u: _finding_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:finding_assign",
+        "post",
+        inside=lambda s, u: _finding_of(s),
+        outside=lambda s, u: _finding_of(s, foreign=True),
+        data=_assign_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:finding_verify",
+        "get",
+        inside=lambda s, u: _rectified_finding(s),
+        outside=lambda s, u: _rectified_finding(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "supervision:finding_verify",
+        "post",
+        inside=lambda s, u: _rectified_finding(s),
+        outside=lambda s, u: _rectified_finding(s, foreign=True),
+        data=lambda s, o: {"passed": "1", "comment": "佐证齐全"},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:finding_close",
+        "post",
+        inside=lambda s, u: _rectified_finding(s, verified=True),
+        outside=lambda s, u: _rectified_finding(s, foreign=True, verified=True),
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "supervision:finding_photo",
+        "get",
+        inside=lambda s, u: _finding_photo(s),
+        outside=lambda s, u: _finding_photo(s, foreign=True),
+        expect=each(OK, {"supervisor", "leader"}),
+    ),
+    Rule(
+        "supervision:rectification_overview",
+        "get",
+        expect=each(OK, {"supervisor", "other_supervisor", "leader"}),
+    ),
     # health ----------------------------------------------------------------------------------------
     # For load balancers: everyone, signed in or not, gets the same status words as JSON (200 when healthy).
     Rule("healthz", "get", expect=each(OK, ROLES)),

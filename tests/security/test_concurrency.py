@@ -25,7 +25,10 @@ from luoshi.ledgers.models import (
     ProgressReport,
     ReportStatus,
 )
+from luoshi.notifications.models import Channel
 from luoshi.orgs.models import Organisation, User
+from luoshi.supervision import services as supervision_services
+from luoshi.supervision.models import Accountability, Inspection, Interview
 from luoshi.testing.access import url_routes
 from luoshi.testing.databases import file_database
 
@@ -114,6 +117,10 @@ EDIT_SCREENS = {
     "ledgers:milestone_edit": Milestone,
     "orgs:organisation_edit": Organisation,
     "orgs:user_edit": User,
+    "supervision:interview_edit": Interview,
+    "supervision:accountability_edit": Accountability,
+    "supervision:inspection_edit": Inspection,
+    "notifications:channel_edit": Channel,
 }
 # Edited on a screen, yet not a VersionedModel, and why that is safe.
 NOT_VERSIONED = {
@@ -337,5 +344,5 @@ def test_bulk_urging_is_all_or_nothing(world):
         user=world.other_supervisor,
     )
     with pytest.raises(ValidationError, match="外台账事项"):
-        services.urge_items(items=[world.item, foreign], user=world.supervisor, comment="请加快")
+        supervision_services.urge(items=[world.item, foreign], user=world.supervisor, message="请加快")
     assert not ItemEvent.objects.filter(kind=EventKind.URGED).exists()

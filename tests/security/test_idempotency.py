@@ -117,7 +117,12 @@ FORMS = [
         "item_bulk",
         "supervisor",
         lambda s: reverse("ledgers:item_bulk"),
-        lambda s: {"action": "urge", "pk": [s.item.pk, s.item2.pk], "comment": "请加快进度"},
+        lambda s: {
+            "action": "deadline",
+            "pk": [s.item.pk, s.item2.pk],
+            "deadline": "2026-12-31",
+            "comment": "统一调整",
+        },
     ),
     Form(
         "saved_filter_save",

@@ -80,7 +80,10 @@ def test_documents_made_row_by_row_keep_their_own_values(world):
     insert_rows(
         ItemEvent,
         EVENTS,
-        ((world.item.pk, EventKind.COMMENT, None, at, "", "", "", "", None, {"deadline": day}) for day in days),
+        (
+            (world.item.pk, EventKind.COMMENT, None, at, "", "", "", "", None, {"deadline": day})
+            for day in days
+        ),
     )
     stored = ItemEvent.objects.filter(item=world.item, kind=EventKind.COMMENT).order_by("pk")
     assert [event.data["deadline"] for event in stored] == days

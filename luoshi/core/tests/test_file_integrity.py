@@ -4,15 +4,17 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from luoshi.core import crypto
 from luoshi.core.management.commands.verify_files import bad_files, stored_file_models
 from luoshi.core.tests import files
 from luoshi.core.tests.files import upload
 from luoshi.core.uploads import FileIntegrityError, integrity_problem, stored_file_response
-from luoshi.exchange.models import ImportBatch
+from luoshi.exchange.models import ExportJob, ExportKind, ImportBatch
 from luoshi.ledgers import services
 from luoshi.ledgers.models import Evidence, ItemAttachment, ItemStatus
+from luoshi.supervision.models import FindingPhoto, OrderEvidence
 
 
 @pytest.fixture
@@ -51,7 +53,32 @@ def test_a_damaged_file_is_not_served(attachment, damage, reason):
 
 
 def test_every_stored_file_model_is_checked():
-    assert set(stored_file_models()) == {Evidence, ItemAttachment, ImportBatch}
+    assert set(stored_file_models()) == {
+        Evidence,
+        ItemAttachment,
+        ImportBatch,
+        ExportJob,
+        OrderEvidence,
+        FindingPhoto,
+    }
+
+
+def test_a_file_not_yet_made_is_not_reported_but_a_blanked_one_is(world, attachment):
+    # A background export still queued has no file and no digest yet: nothing to check.
+    ExportJob.objects.create(
+        kind=ExportKind.LEDGER,
+        title="台账",
+        original_name="台账.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        size=0,
+        sha256="",
+        uploaded_by=world.supervisor,
+        expires_at=timezone.now(),
+    )
+    assert list(bad_files()) == []
+    # A stored file whose name was blanked keeps its digest, so it is still reported.
+    ItemAttachment.objects.filter(pk=attachment.pk).update(file="")
+    assert [row[1] for row in bad_files()] == [attachment.pk]
 
 
 def test_verify_files_passes_when_all_is_well(attachment, capsys):

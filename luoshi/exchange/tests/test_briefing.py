@@ -15,16 +15,13 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from luoshi.audit.models import AuditAction, AuditEvent
+from luoshi.core.documents import closing_lines, format_date, paragraphs, width
 from luoshi.exchange.briefing import (
     DEFAULT_TEMPLATE,
     briefing_context,
-    closing_lines,
     completion_rate,
-    format_date,
-    paragraphs,
     render_briefing,
     template_path,
-    width,
 )
 from luoshi.ledgers import services
 from luoshi.ledgers.models import Item, ItemStatus, WarningColor

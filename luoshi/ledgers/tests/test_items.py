@@ -356,14 +356,6 @@ def test_bulk_transition_is_all_or_nothing(world):
     }
 
 
-def test_urge_items_skips_done_and_refuses_foreign(world):
-    done = world.advance(world.make_item(), ItemStatus.COMPLETED)
-    assert services.urge_items(items=[world.item, done], user=world.supervisor, comment="") == 1
-    assert ItemEvent.objects.get(item=world.item, kind=EventKind.URGED).comment
-    with pytest.raises(ValidationError):
-        services.urge_items(items=[world.item], user=world.other_supervisor, comment="快")
-
-
 def test_add_comment_requires_text(world):
     with pytest.raises(ValidationError):
         services.add_comment(item=world.item, user=world.lead_liaison, text="  ")

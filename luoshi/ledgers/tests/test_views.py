@@ -321,13 +321,6 @@ def test_bulk_assign_is_all_or_nothing(client, world):
     assert Item.objects.get(pk=draft.pk).status == ItemStatus.DRAFT
 
 
-def test_bulk_urge_records_on_timeline(client, world):
-    item = world.advance(world.item, ItemStatus.ASSIGNED)
-    login(client, world.supervisor)
-    client.post(reverse("ledgers:item_bulk"), {"action": "urge", "pk": [item.pk], "comment": "请加快"})
-    assert item.events.filter(kind=EventKind.URGED, comment="请加快").exists()
-
-
 def test_saved_filter_round_trip(client, world):
     login(client, world.supervisor)
     client.post(reverse("ledgers:saved_filter_save"), {"name": "红色", "query": "color=red"})

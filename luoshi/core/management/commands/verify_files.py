@@ -14,7 +14,10 @@ def stored_file_models() -> list:
 def bad_files():
     """(model label, pk, original name, file name, problem) for every stored file that fails its check."""
     for model in stored_file_models():
-        for stored in model._base_manager.order_by("pk").iterator(chunk_size=500):
+        # A row that never received a file (a background export still queued, or failed) has neither a
+        # name nor a digest; a row with a digest but no file is still reported.
+        stored_rows = model._base_manager.exclude(file="", sha256="")
+        for stored in stored_rows.order_by("pk").iterator(chunk_size=500):
             problem = integrity_problem(stored)
             if problem is not None:
                 yield model._meta.label, stored.pk, stored.original_name, stored.file.name, problem
@@ -24,7 +27,9 @@ class Command(BaseCommand):
     help = "Check every evidence file and attachment against its SM3 digest; exit 1 listing the bad ones."
 
     def handle(self, *args, **options):
-        checked = sum(model._base_manager.count() for model in stored_file_models())
+        checked = sum(
+            model._base_manager.exclude(file="", sha256="").count() for model in stored_file_models()
+        )
         bad = list(bad_files())
         for label, pk, name, path, problem in bad:
             self.stdout.write(f"{label} #{pk} 「{name}」 {path}: {problem}")

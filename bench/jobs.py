@@ -1,0 +1,152 @@
+#!/usr/bin/env python
+"""The daily jobs over a city's items: time per job at several sizes, and whether it grows linearly.
+
+    scripts/with-postgres .venv/bin/python bench/jobs.py                     # 12,500, 25,000 and 50,000 items
+    scripts/with-postgres .venv/bin/python bench/jobs.py --items 50000       # one size only
+    .venv/bin/python bench/jobs.py --items 5000                              # SQLite in a throwaway directory
+
+For each size it flushes the database, generates a city with ``luoshi.demo.generator.generate_bulk``
+(one unit per ten items, ten progress reports per item, dates around ``--today``), then runs every
+daily and weekly job registered with ``luoshi.core.jobs.periodic`` for that morning, each in a fresh
+process (``run_job_now``), in schedule order, twice: the first run does the work, the second must find
+nothing left to do (the jobs are idempotent). It prints each job's seconds and its summary, the total,
+and the time per 1,000 items, so that growth with the number of items can be read off.
+
+Target (issue 4): all daily jobs over the city-sized set (50,000 items) in under 60 s on PostgreSQL,
+growing linearly with the items. Not part of the test suite.
+"""
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "luoshi.settings")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("LUOSHI_TWO_FACTOR", "off")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--items", type=int, action="append", help="item counts (default 12500, 25000, 50000)"
+    )
+    parser.add_argument("--reports-per-item", type=int, default=10)
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2026, 11, 23))
+    parser.add_argument("--seed", type=int, default=2026)
+    return parser.parse_args()
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def generate(items: int, reports_per_item: int, today: dt.date, seed: int) -> dict:
+    from django.core.management import call_command
+
+    from luoshi.demo.generator import generate_bulk
+
+    call_command("flush", interactive=False, verbosity=0)
+    result = generate_bulk(
+        seed=seed,
+        n_orgs=max(60, items // 10),
+        n_items=items,
+        n_reports=items * reports_per_item,
+        today=today,
+    )
+    return result.counts
+
+
+def daily_jobs():
+    """The registered jobs that run once a day or a week, in the order their slots come in a morning."""
+    from luoshi.core.jobs import Daily, Weekly, registered
+
+    jobs = [job for job in registered().values() if isinstance(job.schedule, Daily | Weekly)]
+    return sorted(jobs, key=lambda job: (job.schedule.hour, job.schedule.minute, job.name))
+
+
+def _run_one(queue, name: str, now_iso: str) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from luoshi.core.jobs import run_job_now
+
+    started = time.perf_counter()
+    run = run_job_now(name, now=dt.datetime.fromisoformat(now_iso))
+    seconds = time.perf_counter() - started
+    connection.close()
+    queue.put((run.status, seconds, run.result, run.error.splitlines()[-1] if run.error else ""))
+
+
+def measure(items: int, today: dt.date) -> list[tuple]:
+    from django.db import connections
+    from django.utils import timezone
+
+    connections.close_all()  # each measuring process opens its own connection
+    context = multiprocessing.get_context("fork")
+    rows = []
+    for job in daily_jobs():
+        schedule = job.schedule
+        now = timezone.make_aware(dt.datetime.combine(today, dt.time(schedule.hour, schedule.minute)))
+        for attempt in ("first", "re-run"):
+            queue = context.Queue()
+            process = context.Process(target=_run_one, args=(queue, job.name, now.isoformat()))
+            process.start()
+            process.join()
+            if process.exitcode != 0:
+                raise SystemExit(f"bench/jobs.py: {job.name} crashed (exit status {process.exitcode})")
+            status, seconds, result, error = queue.get()
+            print(f"  {job.name:<32} {attempt:<7} {seconds:7.2f} s  {status:<7} {error or result}")
+            rows.append((items, job.name, attempt, seconds, status))
+    return rows
+
+
+def main() -> int:
+    args = parse_args()
+    sizes = args.items or [12_500, 25_000, 50_000]
+    with tempfile.TemporaryDirectory(prefix="luoshi-bench-") as workdir:
+        if not os.environ.get("DATABASE_URL"):
+            os.environ["SQLITE_PATH"] = str(Path(workdir) / "bench.sqlite3")
+        os.environ["LUOSHI_MEDIA_ROOT"] = str(Path(workdir) / "media")
+        _setup()
+        from django.db import connection
+
+        print(f"database: {connection.vendor}")
+        results = []
+        for items in sizes:
+            started = time.perf_counter()
+            counts = generate(items, args.reports_per_item, args.today, args.seed)
+            print(
+                f"{items:,} items: generated {counts['items']:,} items, {counts['reports']:,} reports, "
+                f"{counts['orgs']:,} units in {time.perf_counter() - started:.0f} s"
+            )
+            results += measure(items, args.today)
+
+    failed = [row for row in results if row[4] != "done"]
+    print("\nitems     first runs (s)   re-runs (s)   s per 1,000 items (first runs)")
+    for items in sizes:
+        first = sum(row[3] for row in results if row[0] == items and row[2] == "first")
+        again = sum(row[3] for row in results if row[0] == items and row[2] == "re-run")
+        print(f"{items:<9} {first:14.1f}   {again:11.1f}   {first / items * 1000:8.3f}")
+    for row in failed:
+        print(f"! {row[1]} ({row[0]:,} items, {row[2]}) ended {row[4]}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
