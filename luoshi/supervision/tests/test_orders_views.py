@@ -321,3 +321,11 @@ def test_item_page_lists_the_orders_the_reader_sees(client, world, order):
     assert order.get_absolute_url() in page and other.get_absolute_url() in page
     assert f"{reverse('supervision:order_create')}?item={world.item.pk}" in page
     assert f"{reverse('supervision:interview_list')}?item={world.item.pk}" in page
+
+
+def test_a_leader_writes_an_instruction_from_the_order_page(client, world, order):
+    create = reverse("supervision:instruction_create", args=[world.item.pk])
+    page = login(client, world.leader).get(order.get_absolute_url()).content.decode()
+    assert f"{create}?order={order.pk}" in page
+    liaison_page = login(client, world.lead_liaison).get(order.get_absolute_url()).content.decode()
+    assert create not in liaison_page
