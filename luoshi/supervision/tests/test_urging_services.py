@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from luoshi.ledgers.models import EventKind, Item, ItemStatus, Ledger
 from luoshi.ledgers.tests.factories import advance
@@ -65,7 +66,8 @@ def test_bulk_urge_counts_each_item_once_per_urge(world):
 def test_count_filters_by_date(world):
     item = _open_item(world)
     [urge] = services.urge(items=[item], user=world.supervisor, message="加快")
-    day = urge.created_at.date()
+    # The window is in local days: 23:00 in UTC is already tomorrow in Asia/Shanghai.
+    day = timezone.localdate(urge.created_at)
     assert selectors.urge_counts_by_item(world.supervisor, since=day, until=day) == {item.pk: 1}
     assert selectors.urge_counts_by_unit(world.supervisor, since=day.replace(year=day.year + 1)) == []
 
