@@ -23,6 +23,12 @@ from luoshi.supervision.services import INSTRUCTION_TEXT_LIMIT, ORDER_REPLY_LIMI
 # Urging and escalation ---------------------------------------------------------------------------------
 
 
+# A warning may reach any rung but the reminder, which the deadline alone brings.
+WARNING_ACTION_CHOICES = [("", _("不自动督办"))] + [
+    (action, label) for action, label in EscalationAction.choices if action != EscalationAction.REMIND
+]
+
+
 class EscalationPolicyForm(BootstrapFormMixin, forms.Form):
     """A ledger's ladder: one working-day offset per rung it uses (blank: the rung is not used)."""
 
@@ -32,6 +38,18 @@ class EscalationPolicyForm(BootstrapFormMixin, forms.Form):
         label=_("领导批示事项起始等级"),
         choices=EscalationAction.choices,
         help_text=_("有未办结领导批示或来源为领导批示的事项，超期后直接从该等级开始。"),
+    )
+    on_yellow = forms.ChoiceField(
+        label=_("黄色预警时"),
+        required=False,
+        choices=WARNING_ACTION_CHOICES,
+        help_text=_("完成时限前事项落后序时进度或逾期未报送而变黄时。"),
+    )
+    on_red = forms.ChoiceField(
+        label=_("红色预警时"),
+        required=False,
+        choices=WARNING_ACTION_CHOICES,
+        help_text=_("完成时限前事项变红时；超过完成时限后按下面的工作日阶梯。"),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -53,6 +71,8 @@ class EscalationPolicyForm(BootstrapFormMixin, forms.Form):
             "style": policy.style,
             "is_active": policy.is_active,
             "urgent_start": policy.urgent_start,
+            "on_yellow": policy.on_yellow,
+            "on_red": policy.on_red,
             "version": policy.version if policy.pk else None,
         }
         initial.update({f"offset_{rung.action}": rung.offset_days for rung in rungs})

@@ -78,6 +78,7 @@ class EscalationAction(models.TextChoices):
     """The rungs of the ladder, in the order an item climbs them."""
 
     REMIND = "remind", _("到期提醒")
+    URGE = "urge", _("催办")
     URGE_NOTICE = "urge_notice", _("催办单")
     SUPERVISION_NOTICE = "supervision_notice", _("督办通知单")
     BLUE_NOTICE = "blue_notice", _("蓝色督查单")
@@ -104,6 +105,13 @@ class EscalationPolicy(VersionedModel):
         choices=EscalationAction.choices,
         default=EscalationAction.ORANGE_NOTICE,
         help_text=_("领导批示或紧急事项直接从该等级开始"),
+    )
+    # Warnings before the deadline (时间过半、任务过半) climb the same ladder; after it the offsets govern.
+    on_yellow = models.CharField(
+        _("黄色预警时"), max_length=24, choices=EscalationAction.choices, blank=True, default=""
+    )
+    on_red = models.CharField(
+        _("红色预警时"), max_length=24, choices=EscalationAction.choices, blank=True, default=""
     )
 
     class Meta:

@@ -28,7 +28,9 @@ from luoshi.ledgers.models import (
     ItemSource,
     ItemStatus,
     Ledger,
+    ScheduleCategory,
     WarningColor,
+    warning_reason_text,
 )
 from luoshi.ledgers.periods import period_containing
 from luoshi.ledgers.permissions import supervises_ledger
@@ -112,7 +114,8 @@ def _record_urges(
 ) -> list[Urge]:
     """Urge rows, timeline entries, the items' counters and the messages, for items already checked.
 
-    ``escalations`` (item pk → Escalation) links urges an escalation rule made to the rung that made them.
+    ``escalations`` (item pk → Escalation) links urges an escalation rule made to the rung that made them;
+    such an urge's message names the rule.
     """
     escalations = escalations or {}
     urges = Urge.objects.bulk_create(
@@ -123,7 +126,7 @@ def _record_urges(
                 recipient_id=item.owner_id,
                 urged_by=user,
                 escalation=escalations.get(item.pk),
-                message=message,
+                message=_urge_message(message, escalations.get(item.pk)),
             )
             for item in items
         ]
@@ -134,7 +137,7 @@ def _record_urges(
                 item_id=urge.item_id,
                 kind=EventKind.URGED,
                 actor=user,
-                comment=message,
+                comment=urge.message,
                 data={"urge": urge.pk},
             )
             for urge in urges
@@ -144,11 +147,17 @@ def _record_urges(
     for item in items:
         item.urge_count += 1
     if announce:
-        _announce_urges(items, urges, user, message)
+        _announce_urges(items, urges, user)
     return urges
 
 
-def _announce_urges(items, urges, user, message) -> None:
+def _urge_message(message: str, escalation: Escalation | None) -> str:
+    if escalation is None or escalation.action != EscalationAction.URGE:
+        return message
+    return f"{message}（{escalation.rule_text}）"
+
+
+def _announce_urges(items, urges, user) -> None:
     units = {item.lead_org_id for item in items}
     liaisons = _people_of(Role.LIAISON, units)
     leaders = {
@@ -168,7 +177,7 @@ def _announce_urges(items, urges, user, message) -> None:
             event=Event.URGED,
             recipients=recipients.values(),
             title=_("催办：%(item)s") % {"item": item.title},
-            body=message,
+            body=urge.message,
             url=item.get_absolute_url(),
             key=f"urge:{urge.pk}",
             organisations=[item.lead_org],
@@ -212,6 +221,12 @@ DEFAULT_URGENT_START = {
     EscalationStyle.STANDARD: EscalationAction.SUPERVISION_NOTICE,
     EscalationStyle.THREE_COLOUR: EscalationAction.ORANGE_NOTICE,
 }
+# What a warning before the deadline does by default: a yellow item is urged, a red one gets a notice.
+DEFAULT_ON_YELLOW = EscalationAction.URGE
+DEFAULT_ON_RED = {
+    EscalationStyle.STANDARD: EscalationAction.SUPERVISION_NOTICE,
+    EscalationStyle.THREE_COLOUR: EscalationAction.BLUE_NOTICE,
+}
 # Rungs a style does not use: the three-colour notices replace the 催办单 and 督办通知单, and back.
 STYLE_EXCLUDES = {
     EscalationStyle.STANDARD: {
@@ -235,9 +250,13 @@ ESCALATION_BATCH = 2000
 
 @dataclasses.dataclass(frozen=True)
 class Rung:
+    """A step of the ladder, reached ``offset_days`` working days from the deadline or, when ``colour`` is
+    set, by a warning of that colour before it."""
+
     action: str
-    offset_days: int
+    offset_days: int = 0
     rule_id: int | None = None
+    colour: str = ""
 
     @property
     def label(self) -> str:
@@ -246,11 +265,23 @@ class Rung:
 
 @dataclasses.dataclass(frozen=True)
 class Ladder:
-    """A ledger's policy as the daily job reads it: active, the rungs in order, where urgent items start."""
+    """A ledger's policy as the daily job reads it: active, the rungs in order, where urgent items start,
+    and what a yellow or red warning before the deadline does."""
 
     is_active: bool
     rungs: tuple[Rung, ...]
     urgent_start: str
+    on_yellow: str = ""
+    on_red: str = ""
+
+    def for_colour(self, colour: str) -> tuple[Rung, ...]:
+        """The rungs a warning of ``colour`` reaches: red is worse than yellow, so it reaches both."""
+        reached = []
+        if colour in (WarningColor.YELLOW, WarningColor.RED) and self.on_yellow:
+            reached.append(Rung(self.on_yellow, colour=WarningColor.YELLOW))
+        if colour == WarningColor.RED and self.on_red:
+            reached.append(Rung(self.on_red, colour=WarningColor.RED))
+        return tuple(reached)
 
     def for_item(self, urgent: bool) -> tuple[Rung, ...]:
         """The rungs an item climbs. An urgent one (a leader's instruction) skips the notices below
@@ -272,7 +303,12 @@ def default_policy(ledger, style: str = EscalationStyle.STANDARD) -> EscalationP
     """The common ladder, not yet saved (it is created when a supervisor first edits it); its rungs are in
     ``policy.default_rungs``."""
     policy = EscalationPolicy(
-        ledger=ledger, style=style, is_active=True, urgent_start=DEFAULT_URGENT_START[style]
+        ledger=ledger,
+        style=style,
+        is_active=True,
+        urgent_start=DEFAULT_URGENT_START[style],
+        on_yellow=DEFAULT_ON_YELLOW,
+        on_red=DEFAULT_ON_RED[style],
     )
     policy.default_rungs = [Rung(action, offset) for action, offset in DEFAULT_LADDERS[style]]
     return policy
@@ -297,11 +333,15 @@ def _ladders(ledger_ids) -> dict[int, Ladder]:
     policies = EscalationPolicy.objects.filter(ledger_id__in=set(ledger_ids)).prefetch_related("rules")
     for policy in policies:
         rungs = _ordered([Rung(rule.action, rule.offset_days, rule.pk) for rule in policy.rules.all()])
-        ladders[policy.ledger_id] = Ladder(policy.is_active, tuple(rungs), policy.urgent_start)
+        ladders[policy.ledger_id] = Ladder(
+            policy.is_active, tuple(rungs), policy.urgent_start, policy.on_yellow, policy.on_red
+        )
     default = Ladder(
         True,
         tuple(Rung(action, offset) for action, offset in STANDARD_LADDER),
         DEFAULT_URGENT_START[EscalationStyle.STANDARD],
+        DEFAULT_ON_YELLOW,
+        DEFAULT_ON_RED[EscalationStyle.STANDARD],
     )
     return {pk: ladders.get(pk, default) for pk in ledger_ids}
 
@@ -315,10 +355,13 @@ def save_policy(
     is_active: bool,
     urgent_start: str,
     rungs: Iterable[tuple[str, int]],
+    on_yellow: str,
+    on_red: str,
     version: int | None = None,
 ) -> EscalationPolicy:
     """Save a ledger's ladder (creating it on the first edit): offsets strictly increasing along the ladder,
-    at most one rung per action, only the rungs of the chosen style."""
+    at most one rung per action, only the rungs of the chosen style; ``on_yellow`` and ``on_red`` (blank:
+    nothing) are the rungs a warning of that colour reaches before the deadline, red at least as high."""
     if not supervises_ledger(user, ledger):
         raise ValidationError(_("只有本台账督办单位的督办员可以设置督办规则。"))
     rungs = list(rungs)
@@ -354,6 +397,7 @@ def save_policy(
             )
     if urgent_start not in actions:
         errors.append(_("紧急事项起始等级必须是已设置的督办阶梯之一。"))
+    errors.extend(_colour_errors(style, on_yellow, on_red))
     if errors:
         raise ValidationError(errors)
 
@@ -363,6 +407,7 @@ def save_policy(
     elif version is not None:
         policy.version = version  # the save refuses it if someone saved the policy since
     policy.style, policy.is_active, policy.urgent_start = style, is_active, urgent_start
+    policy.on_yellow, policy.on_red = on_yellow, on_red
     policy.save()
     existing = {rule.action: rule for rule in policy.rules.all()}
     for action, offset in ordered:
@@ -376,7 +421,38 @@ def save_policy(
     return policy
 
 
-def _rule_text(rung: Rung, urgent: bool) -> str:
+def _colour_errors(style: str, on_yellow: str, on_red: str) -> list[str]:
+    errors = []
+    for colour, action in ((WarningColor.YELLOW.label, on_yellow), (WarningColor.RED.label, on_red)):
+        if not action:
+            continue
+        if action not in EscalationAction.values or action == EscalationAction.REMIND:
+            errors.append(_("%(colour)s时的督办动作不正确。") % {"colour": colour})
+        elif action in STYLE_EXCLUDES[style]:
+            errors.append(
+                _("%(colour)s时的「%(action)s」不属于“%(style)s”，请改选。")
+                % {
+                    "colour": colour,
+                    "action": EscalationAction(action).label,
+                    "style": EscalationStyle(style).label,
+                }
+            )
+    if (
+        on_yellow in LADDER_ORDER
+        and on_red in LADDER_ORDER
+        and LADDER_ORDER.index(on_red) < LADDER_ORDER.index(on_yellow)
+    ):
+        errors.append(_("红色预警时的督办动作不能轻于黄色预警时的。"))
+    return errors
+
+
+def _rule_text(rung: Rung, urgent: bool, row: dict) -> str:
+    if rung.colour:
+        return _("%(colour)s（%(reason)s）：%(action)s") % {
+            "colour": WarningColor(rung.colour).label,
+            "reason": warning_reason_text(row["warning_reason_code"], row["warning_reason_args"]),
+            "action": rung.label,
+        }
     if rung.offset_days < 0:
         when = _("到期前%(n)d个工作日") % {"n": -rung.offset_days}
     elif rung.offset_days == 0:
@@ -387,6 +463,13 @@ def _rule_text(rung: Rung, urgent: bool) -> str:
     return f"{prefix}{when}：{rung.label}"
 
 
+def _lagging_before_deadline(row: dict, on: dt.date) -> bool:
+    """A warning reaches the ladder only while the item lags (behind its schedule or its reports) and its
+    deadline has not passed: a yellow "due soon" on a punctual item is no reason to urge, and once the
+    deadline is past the working-day offsets govern."""
+    return row["schedule_category"] == ScheduleCategory.BEHIND and row["deadline"] >= on
+
+
 def _is_urgent(row: dict) -> bool:
     """A leader's instruction puts an item on the fast track: one still open on it, or the item came from one."""
     return row["open_instructions"] > 0 or row["source"] == ItemSource.INSTRUCTION
@@ -395,11 +478,15 @@ def _is_urgent(row: dict) -> bool:
 @transaction.atomic
 def escalate(*, on: dt.date) -> dict:
     """The daily job: each open item with a deadline climbs to the highest rung of its ledger's ladder whose
-    threshold (working days from the deadline) has come, once per rung and deadline; rungs it skipped (an
-    item found six days late) are not taken one by one. Safe to re-run and to run in two workers at once:
+    threshold (working days from the deadline) has come, or that its warning reaches while it lags before
+    the deadline (``on_yellow``, ``on_red``), once per rung and deadline; rungs it skipped (an item found
+    six days late) are not taken one by one. Safe to re-run and to run in two workers at once:
     rows are inserted ignoring conflicts and each run acts only on the rows it wrote itself."""
     run = uuid.uuid4()
     counts = dict.fromkeys(LADDER_ORDER, 0)
+    if not is_working_day(on):
+        # Notices go out on working days; what came due over a weekend or holiday is taken the next one.
+        return counts
     ledgers = list(Ledger.objects.filter(is_archived=False).values_list("pk", flat=True))
     ladders = {pk: ladder for pk, ladder in _ladders(ledgers).items() if ladder.is_active and ladder.rungs}
     if not ladders:
@@ -407,15 +494,30 @@ def escalate(*, on: dt.date) -> dict:
     earliest = min(rung.offset_days for ladder in ladders.values() for rung in ladder.rungs)
     # No ladder starts before this deadline; a holiday week of slack keeps the bound generous.
     horizon = add_working_days(on, -earliest) + dt.timedelta(days=10) if earliest < 0 else on
+    coloured = [pk for pk, ladder in ladders.items() if ladder.on_yellow or ladder.on_red]
     rows = (
-        Item.objects.filter(
-            ledger_id__in=list(ladders),
-            status__in=OPEN_STATUSES,
-            deadline__isnull=False,
-            deadline__lte=horizon,
+        Item.objects.filter(ledger_id__in=list(ladders), status__in=OPEN_STATUSES, deadline__isnull=False)
+        .filter(
+            Q(deadline__lte=horizon)
+            | Q(
+                ledger_id__in=coloured,
+                deadline__gte=on,
+                schedule_category=ScheduleCategory.BEHIND,
+                warning_color__in=[WarningColor.YELLOW, WarningColor.RED],
+            )
         )
         .order_by("pk")
-        .values("pk", "deadline", "ledger_id", "open_instructions", "source")
+        .values(
+            "pk",
+            "deadline",
+            "ledger_id",
+            "open_instructions",
+            "source",
+            "warning_color",
+            "schedule_category",
+            "warning_reason_code",
+            "warning_reason_args",
+        )
     )
     thresholds: dict[tuple[dt.date, int], dt.date] = {}
 
@@ -440,13 +542,16 @@ def _escalate_batch(rows, ladders, threshold, on, run, counts) -> None:
     due = {}
     for row in rows:
         urgent = _is_urgent(row)
+        ladder = ladders[row["ledger_id"]]
         reached = [
-            rung
-            for rung in ladders[row["ledger_id"]].for_item(urgent)
-            if threshold(row["deadline"], rung.offset_days) <= on
+            rung for rung in ladder.for_item(urgent) if threshold(row["deadline"], rung.offset_days) <= on
         ]
+        if _lagging_before_deadline(row, on):
+            reached.extend(ladder.for_colour(row["warning_color"]))
         if reached:
-            due[row["pk"]] = (row, reached[-1], urgent)
+            # The highest rung reached; a deadline rung wins a tie, since it names its rule.
+            rung = max(reached, key=lambda r: (LADDER_ORDER.index(r.action), not r.colour))
+            due[row["pk"]] = (row, rung, urgent)
     if not due:
         return
     highest = {}
@@ -461,7 +566,7 @@ def _escalate_batch(rows, ladders, threshold, on, run, counts) -> None:
             action=rung.action,
             deadline=row["deadline"],
             rule_id=rung.rule_id,
-            rule_text=_rule_text(rung, urgent),
+            rule_text=_rule_text(rung, urgent, row),
             run=run,
         )
         for item_id, (row, rung, urgent) in due.items()
@@ -503,11 +608,13 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
         person.pk: person
         for person in User.objects.filter(pk__in={e.item.owner_id for e in escalations if e.item.owner_id})
     }
-    urge_notices = []
+    urge_notices, urged = [], []
     for escalation in escalations:
         item, action = escalation.item, escalation.action
         counts[action] += 1
-        if action == EscalationAction.REMIND:
+        if action == EscalationAction.URGE:
+            urged.append(escalation)
+        elif action == EscalationAction.REMIND:
             recipients = {p.pk: p for p in liaisons.get(item.lead_org_id, [])}
             if item.owner_id in owners:
                 recipients[item.owner_id] = owners[item.owner_id]
@@ -570,6 +677,14 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
             message=str(_("按督办规则下发催办单。")),
             escalations={e.item_id: e for e in urge_notices},
             announce=False,
+        )
+    if urged:
+        # The 催办 rung urges as a supervisor would: the unit, the person and the leader in charge are told.
+        _record_urges(
+            [e.item for e in urged],
+            user=None,
+            message=str(_("按督办规则催办，请抓紧推进并按时报送进展")),
+            escalations={e.item_id: e for e in urged},
         )
 
 

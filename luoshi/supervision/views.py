@@ -174,6 +174,8 @@ class EscalationPolicyView(RoleRequiredMixin, ServiceFormMixin, View):
                     is_active=data["is_active"],
                     urgent_start=data["urgent_start"],
                     rungs=form.rungs(),
+                    on_yellow=data["on_yellow"],
+                    on_red=data["on_red"],
                     version=data["version"],
                 ),
             )
@@ -185,7 +187,13 @@ class EscalationPolicyView(RoleRequiredMixin, ServiceFormMixin, View):
 
     def render_form(self, request, ledger, policy, form, status=200):
         offsets = [form[f"offset_{action}"] for action in EscalationAction.values]
-        context = {"ledger": ledger, "policy": policy, "form": form, "offsets": offsets}
+        context = {
+            "ledger": ledger,
+            "policy": policy,
+            "form": form,
+            "offsets": offsets,
+            "warnings": [form["on_yellow"], form["on_red"]],
+        }
         return render(request, self.template_name, context, status=status)
 
 

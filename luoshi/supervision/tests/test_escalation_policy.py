@@ -19,6 +19,8 @@ def _save(world, **overrides):
         "is_active": True,
         "urgent_start": A.SUPERVISION_NOTICE,
         "rungs": STANDARD,
+        "on_yellow": A.URGE,
+        "on_red": A.SUPERVISION_NOTICE,
     }
     fields.update(overrides)
     return services.save_policy(**fields)
@@ -37,19 +39,27 @@ def test_default_ladders_are_not_saved_until_edited(world):
         (A.INTERVIEW, 10),
     ]
     assert colours.urgent_start == A.ORANGE_NOTICE
+    # A lagging item is urged on yellow and sent the style's first notice on red.
+    assert (policy.on_yellow, policy.on_red) == (A.URGE, A.SUPERVISION_NOTICE)
+    assert (colours.on_yellow, colours.on_red) == (A.URGE, A.BLUE_NOTICE)
     assert not EscalationPolicy.objects.exists()
 
 
 def test_save_creates_then_updates_the_rungs(world):
     policy = _save(world)
     assert [(rule.action, rule.offset_days) for rule in policy.rules.order_by("sort_order")] == STANDARD
+    assert (policy.on_yellow, policy.on_red) == (A.URGE, A.SUPERVISION_NOTICE)
     policy = _save(
         world,
         rungs=[(A.REMIND, -5), (A.URGE_NOTICE, 2), (A.SUPERVISION_NOTICE, 4)],
         is_active=False,
+        on_yellow="",
+        on_red=A.URGE_NOTICE,
         version=policy.version,
     )
     assert not policy.is_active
+    stored = EscalationPolicy.objects.get(pk=policy.pk)
+    assert (stored.on_yellow, stored.on_red) == ("", A.URGE_NOTICE)
     assert dict(policy.rules.values_list("action", "offset_days")) == {
         A.REMIND: -5,
         A.URGE_NOTICE: 2,
@@ -76,6 +86,10 @@ def test_a_stale_version_is_refused(world):
         ({"rungs": []}, "至少设置一个"),
         ({"rungs": [(A.REMIND, -300), (A.SUPERVISION_NOTICE, 1)]}, "-60 到 250"),
         ({"user": "other_supervisor"}, "只有本台账督办单位的督办员"),
+        ({"on_yellow": A.SUPERVISION_NOTICE, "on_red": A.URGE}, "红色预警时的督办动作不能轻于黄色预警时的"),
+        ({"on_red": A.RED_NOTICE}, "红色预警时的「红色督查单」不属于"),
+        ({"on_yellow": A.REMIND}, "黄色预警时的督办动作不正确"),
+        ({"on_yellow": "nonsense"}, "黄色预警时的督办动作不正确"),
     ],
 )
 def test_bad_ladders_are_refused_in_chinese(world, overrides, words):
@@ -93,12 +107,17 @@ def test_edit_screen_shows_defaults_saves_and_refuses_bad_input(client, world):
     page = client.get(url)
     assert page.status_code == 200
     assert page.context["form"]["offset_urge_notice"].value() == 1
+    assert page.context["form"]["on_yellow"].value() == A.URGE
+    assert page.context["form"]["on_red"].value() == A.SUPERVISION_NOTICE
     assert "尚未单独设置" in page.content.decode()
+    assert "预警督办（完成时限前）" in page.content.decode()
 
     data = {
         "style": "standard",
         "is_active": "on",
         "urgent_start": "supervision_notice",
+        "on_yellow": "urge",
+        "on_red": "",
         "offset_remind": "-3",
         "offset_urge_notice": "2",
         "offset_supervision_notice": "1",
@@ -117,6 +136,7 @@ def test_edit_screen_shows_defaults_saves_and_refuses_bad_input(client, world):
         A.URGE_NOTICE: 2,
         A.SUPERVISION_NOTICE: 6,
     }
+    assert (policy.on_yellow, policy.on_red) == (A.URGE, "")
     assert client.get(url).context["form"]["version"].value() == policy.version
 
 

@@ -43,6 +43,21 @@ def _item(world, deadline=DEADLINE, status=ItemStatus.IN_PROGRESS):
         return world.advance(item, status)
 
 
+def _deadline_ladder_only(world):
+    """The standard ladder without its warning rungs: the items here, never reported on, are red from the
+    start; test_escalation_warnings walks the warnings before the deadline."""
+    services.save_policy(
+        ledger=world.ledger,
+        user=world.supervisor,
+        style="standard",
+        is_active=True,
+        urgent_start=A.SUPERVISION_NOTICE,
+        rungs=services.STANDARD_LADDER,
+        on_yellow="",
+        on_red="",
+    )
+
+
 def _days(first: dt.date, last: dt.date):
     day = first
     while day <= last:
@@ -62,6 +77,7 @@ def test_the_calendar_knows_the_2026_national_day_holiday(db):
 # Committed for real: the job worker checks its connection between tasks as a worker process does.
 @pytest.mark.django_db(transaction=True)
 def test_walk_day_by_day_through_the_holiday(world):
+    _deadline_ladder_only(world)
     item = _item(world)
     reached, reminded_on, digests = {}, None, {}
     reminders = Notification.objects.filter(event=Event.DEADLINE_NEAR, key__contains=f":{item.pk}:")
@@ -152,6 +168,7 @@ def test_an_item_found_late_takes_only_the_highest_rung_due(world):
 
 
 def test_an_extended_deadline_starts_the_ladder_afresh(world):
+    _deadline_ladder_only(world)
     item = _item(world)
     services.escalate(on=dt.date(2026, 10, 8))
     from luoshi.ledgers.services import update_item
@@ -193,6 +210,8 @@ def test_the_three_colour_ladder_issues_coloured_notices(world):
             (A.RED_NOTICE, 5),
             (A.INTERVIEW, 10),
         ],
+        on_yellow=A.URGE,
+        on_red=A.BLUE_NOTICE,
     )
     item = _item(world)
     urgent = _item(world)
@@ -221,6 +240,8 @@ def test_an_inactive_ladder_does_nothing(world):
         is_active=False,
         urgent_start=A.SUPERVISION_NOTICE,
         rungs=[(A.REMIND, -3), (A.SUPERVISION_NOTICE, 1)],
+        on_yellow=A.URGE,
+        on_red=A.SUPERVISION_NOTICE,
     )
     _item(world)
     assert sum(services.escalate(on=dt.date(2026, 10, 20)).values()) == 0
