@@ -7,14 +7,15 @@ every new connection at it, with the OPTIONS of settings (WAL, IMMEDIATE, busy t
 the test database is a real server already, and nothing changes.
 
 Use it in a ``transaction=True`` test (a test transaction would hide the other threads' writes), and
-close each thread's connection when the thread ends.
+close each thread's connection when the thread ends; ``at_once`` does both for the usual race.
 """
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 @contextmanager
@@ -39,3 +40,26 @@ def file_database(directory: Path):
         connections[DEFAULT_DB_ALIAS].close()
         connections.settings[DEFAULT_DB_ALIAS] = saved
         connections[DEFAULT_DB_ALIAS] = memory
+
+
+def at_once(call, *, threads: int = 2, timeout: float = 120) -> tuple[list, list[Exception]]:
+    """Run ``call()`` in ``threads`` threads released together, as workers or users on other machines
+    would, each on its own connection; returns what the calls returned and what they raised."""
+    start = threading.Barrier(threads)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            results.append(call())
+        except Exception as error:  # returned to the test, which asserts on it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout)
+    return results, errors

@@ -9,7 +9,6 @@ import fakeredis
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_tasks import task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
@@ -29,7 +28,7 @@ from luoshi.core.jobs import (
 )
 from luoshi.core.models import Heartbeat, JobRun, JobStatus
 from luoshi.settings import tasks_from_env
-from luoshi.testing.databases import file_database
+from luoshi.testing.databases import at_once, file_database
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -242,25 +241,9 @@ def test_two_workers_at_the_same_instant_run_each_job_once(calls, tmp_path):
     for index in range(4):
         declare(calls, f"job{index}", Daily(index))
     declare(calls, "poll", Every(5))
-    start = threading.Barrier(2)
-    errors = []
-
-    def worker():
-        try:
-            start.wait()
-            run_until_idle(at(2026, 11, 23, 12))
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
     # Two machines' workers: separate connections to one database file (or PostgreSQL server).
     with file_database(tmp_path):
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        _claimed, errors = at_once(lambda: run_until_idle(at(2026, 11, 23, 12)), timeout=60)
 
         assert errors == []
         assert sorted(name for name, _slot in calls.slots) == ["job0", "job1", "job2", "job3", "poll"]

@@ -1,19 +1,17 @@
 """issue_order: the one way a 督办单 or a notice of the ladder is written, by a person or by a rule."""
 
 import datetime as dt
-import threading
 from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from luoshi.ledgers.models import EventKind, ItemStatus
 from luoshi.notifications.models import Event, Notification
 from luoshi.orgs.tests.factories import leader as make_leader
 from luoshi.supervision import services
 from luoshi.supervision.models import OrderEvent, OrderKind, SupervisionOrder
-from luoshi.testing.databases import file_database
+from luoshi.testing.databases import at_once, file_database
 
 ON = dt.date(2026, 11, 23)
 
@@ -112,25 +110,10 @@ def test_a_clash_on_the_number_is_retried_with_the_next(world):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_issuers_at_once_get_different_numbers(world, tmp_path):
-    start = threading.Barrier(2)
-    errors, serials = [], []
-
-    def issuer():
-        try:
-            start.wait()
-            serials.append(_issue(world).serial)
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
     with file_database(tmp_path):
-        threads = [threading.Thread(target=issuer) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        orders, errors = at_once(lambda: _issue(world))
 
         assert errors == []
+        serials = [order.serial for order in orders]
         assert sorted(serials) == [1, 2]
         assert SupervisionOrder.objects.count() == 2

@@ -7,12 +7,10 @@ each exactly once, whatever re-runs the jobs.
 """
 
 import datetime as dt
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
-from django.db import connection
 
 from luoshi.core import calendar
 from luoshi.core.jobs import run_job_now, run_until_idle
@@ -20,7 +18,7 @@ from luoshi.ledgers.models import EventKind, ItemStatus
 from luoshi.notifications.models import Event, Notification
 from luoshi.supervision import services
 from luoshi.supervision.models import Escalation, EscalationAction, OrderKind, SupervisionOrder, Urge
-from luoshi.testing.databases import file_database
+from luoshi.testing.databases import at_once, file_database
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 DEADLINE = dt.date(2026, 9, 30)
@@ -275,31 +273,12 @@ def test_the_scan_does_not_grow_with_the_items(world, django_assert_max_num_quer
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_escalate_once(world, tmp_path):
     item = _item(world)
-    start = threading.Barrier(2)
-    errors = []
-
-    def worker(call):
-        try:
-            start.wait()
-            call()
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    def together(call):
-        threads = [threading.Thread(target=worker, args=(call,)) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-
     with file_database(tmp_path):
-        together(lambda: services.escalate(on=dt.date(2026, 10, 8)))
+        _done, first = at_once(lambda: services.escalate(on=dt.date(2026, 10, 8)))
         with time_machine.travel(at(dt.date(2026, 10, 13)), tick=False):
-            together(lambda: run_until_idle(at(dt.date(2026, 10, 13))))
+            _done, second = at_once(lambda: run_until_idle(at(dt.date(2026, 10, 13))))
 
-        assert errors == []
+        assert first + second == []
         assert sorted(Escalation.objects.filter(item=item).values_list("action", flat=True)) == [
             A.SUPERVISION_NOTICE,
             A.URGE_NOTICE,

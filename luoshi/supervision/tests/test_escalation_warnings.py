@@ -20,6 +20,7 @@ from luoshi.ledgers.warnings import expected_percent
 from luoshi.notifications.models import Event, Notification
 from luoshi.supervision import services
 from luoshi.supervision.models import Escalation, EscalationAction, OrderKind, SupervisionOrder, Urge
+from luoshi.testing.databases import at_once, file_database
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 START, DEADLINE = dt.date(2026, 10, 8), dt.date(2026, 12, 31)
@@ -192,3 +193,20 @@ def test_yellow_and_red_on_the_same_day_take_the_higher_rung_only(world):
     # Yellow afterwards is below the rung reached: nothing more.
     Item.objects.filter(pk=item.pk).update(warning_color=WarningColor.YELLOW)
     assert sum(services.escalate(on=dt.date(2026, 11, 23)).values()) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_morning_it_turns_yellow_urge_once(world, tmp_path):
+    item = _lagging_item(world)
+    day = _working_day_from(_first_day_behind_by(10))
+    with file_database(tmp_path):
+        with time_machine.travel(at(day), tick=False):
+            _claimed, errors = at_once(lambda: run_until_idle(at(day)))
+            _counts, again = at_once(lambda: services.escalate(on=day))
+
+        assert errors + again == []
+        assert Item.objects.get(pk=item.pk).warning_color == WarningColor.YELLOW
+        assert list(Escalation.objects.filter(item=item).values_list("action", flat=True)) == [A.URGE]
+        assert Urge.objects.filter(item=item).count() == 1
+        assert Item.objects.get(pk=item.pk).urge_count == 1
+        assert Notification.objects.filter(event=Event.URGED, recipient=world.lead_liaison).count() == 1
