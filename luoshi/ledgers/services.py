@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from luoshi.audit.models import AuditAction
 from luoshi.audit.services import record
-from luoshi.core.bulk import insert_rows
+from luoshi.core.bulk import insert_rows, update_rows
 from luoshi.core.calendar import add_working_days, previous_working_day
 from luoshi.core.exceptions import StaleObjectError
 from luoshi.core.uploads import CheckedUpload, check_upload, storing
@@ -896,7 +896,7 @@ def refresh_stale_warnings(on: dt.date | None = None, batch_size: int = 2000) ->
         for item in batch:
             _store_warning(item, on, has_children=item.has_children)
         with transaction.atomic():
-            Item.objects.bulk_update(batch, WARNING_FIELDS)
+            update_rows(Item, WARNING_FIELDS, ([*_warning_values(item).values(), item.pk] for item in batch))
         updated += len(batch)
     Item.objects.filter(status__in=DONE_STATUSES, warning_as_of__lt=on).update(warning_as_of=on)
     return updated

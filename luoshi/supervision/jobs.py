@@ -12,7 +12,8 @@ from luoshi.supervision import services
 
 @periodic("supervision.escalate", Daily(7))
 def escalate(*, now: dt.datetime) -> dict:
-    """Climb each overdue item up its ledger's ladder (reminders, notices, referrals), once per rung."""
+    """Climb each item near or past its deadline, or lagging before it, up its ledger's ladder (reminders,
+    urges, notices, referrals), once per rung and deadline; after the warnings are refreshed at 00:10."""
     return services.escalate(on=timezone.localdate(now))
 
 

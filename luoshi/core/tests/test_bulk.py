@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 
-from luoshi.core.bulk import insert_rows
+from luoshi.core.bulk import insert_rows, update_rows
 from luoshi.ledgers.models import EventKind, Item, ItemEvent
 
 # Every column of a timeline entry: insert_rows gives no defaults.
@@ -87,3 +87,27 @@ def test_documents_made_row_by_row_keep_their_own_values(world):
     )
     stored = ItemEvent.objects.filter(item=world.item, kind=EventKind.COMMENT).order_by("pk")
     assert [event.data["deadline"] for event in stored] == days
+
+
+def test_update_rows_sets_the_named_fields_of_each_row_only(world):
+    other = world.make_item(title="另一项")
+    day = dt.date(2026, 11, 23)
+    version = Item.objects.get(pk=world.item.pk).version
+    fields = ["warning_color", "warning_reason_args", "warning_as_of"]
+
+    count = update_rows(
+        Item,
+        fields,
+        [("red", {"gap": 35}, day, world.item.pk), ("yellow", {"引号": "'\""}, day, other.pk)],
+    )
+
+    assert count == 2
+    assert list(
+        Item.objects.filter(pk__in=[world.item.pk, other.pk]).order_by("pk").values_list(*fields)
+    ) == [
+        ("red", {"gap": 35}, day),
+        ("yellow", {"引号": "'\""}, day),
+    ]
+    stored = Item.objects.get(pk=world.item.pk)
+    assert (stored.title, stored.version) == (world.item.title, version)
+    assert update_rows(Item, fields, []) == 0

@@ -289,3 +289,29 @@ def test_two_workers_at_once_escalate_once(world, tmp_path):
         assert (
             Notification.objects.filter(event=Event.ORDER_ISSUED, recipient=world.lead_liaison).count() == 2
         )
+
+
+def test_a_run_stopped_half_way_keeps_whole_batches_and_the_next_takes_the_rest(world, monkeypatch):
+    _deadline_ladder_only(world)
+    first, second = _item(world), _item(world)
+    monkeypatch.setattr(services, "ESCALATION_BATCH", 1)
+    real_issue = services.issue_order
+    calls = []
+
+    def issue_then_fail(**fields):
+        calls.append(fields["items"][0].pk)
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real_issue(**fields)
+
+    monkeypatch.setattr(services, "issue_order", issue_then_fail)
+    with pytest.raises(RuntimeError):
+        services.escalate(on=dt.date(2026, 10, 8))
+    # The first batch is committed whole; nothing of the second was written.
+    assert list(Escalation.objects.values_list("item_id", "action")) == [(first.pk, A.URGE_NOTICE)]
+    assert list(SupervisionOrder.objects.values_list("items", flat=True)) == [first.pk]
+
+    monkeypatch.setattr(services, "issue_order", real_issue)
+    assert services.escalate(on=dt.date(2026, 10, 8))[A.URGE_NOTICE] == 1
+    assert set(Escalation.objects.values_list("item_id", flat=True)) == {first.pk, second.pk}
+    assert SupervisionOrder.objects.count() == 2
