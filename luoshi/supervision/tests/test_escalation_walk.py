@@ -18,6 +18,7 @@ from luoshi.ledgers.models import EventKind, ItemStatus
 from luoshi.notifications.models import Event, Notification
 from luoshi.supervision import services
 from luoshi.supervision.models import Escalation, EscalationAction, OrderKind, SupervisionOrder, Urge
+from luoshi.supervision.tests.ladders import deadline_ladder_only
 from luoshi.testing.databases import at_once, file_database
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -41,21 +42,6 @@ def _item(world, deadline=DEADLINE, status=ItemStatus.IN_PROGRESS):
         return world.advance(item, status)
 
 
-def _deadline_ladder_only(world):
-    """The standard ladder without its warning rungs: the items here, never reported on, are red from the
-    start; test_escalation_warnings walks the warnings before the deadline."""
-    services.save_policy(
-        ledger=world.ledger,
-        user=world.supervisor,
-        style="standard",
-        is_active=True,
-        urgent_start=A.SUPERVISION_NOTICE,
-        rungs=services.STANDARD_LADDER,
-        on_yellow="",
-        on_red="",
-    )
-
-
 def _days(first: dt.date, last: dt.date):
     day = first
     while day <= last:
@@ -75,7 +61,7 @@ def test_the_calendar_knows_the_2026_national_day_holiday(db):
 # Committed for real: the job worker checks its connection between tasks as a worker process does.
 @pytest.mark.django_db(transaction=True)
 def test_walk_day_by_day_through_the_holiday(world):
-    _deadline_ladder_only(world)
+    deadline_ladder_only(world)
     item = _item(world)
     reached, reminded_on, digests = {}, None, {}
     reminders = Notification.objects.filter(event=Event.DEADLINE_NEAR, key__contains=f":{item.pk}:")
@@ -166,7 +152,7 @@ def test_an_item_found_late_takes_only_the_highest_rung_due(world):
 
 
 def test_an_extended_deadline_starts_the_ladder_afresh(world):
-    _deadline_ladder_only(world)
+    deadline_ladder_only(world)
     item = _item(world)
     services.escalate(on=dt.date(2026, 10, 8))
     from luoshi.ledgers.services import update_item
@@ -292,7 +278,7 @@ def test_two_workers_at_once_escalate_once(world, tmp_path):
 
 
 def test_a_run_stopped_half_way_keeps_whole_batches_and_the_next_takes_the_rest(world, monkeypatch):
-    _deadline_ladder_only(world)
+    deadline_ladder_only(world)
     first, second = _item(world), _item(world)
     monkeypatch.setattr(services, "ESCALATION_BATCH", 1)
     real_issue = services.issue_order

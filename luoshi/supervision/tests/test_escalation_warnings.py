@@ -20,6 +20,7 @@ from luoshi.ledgers.warnings import expected_percent
 from luoshi.notifications.models import Event, Notification
 from luoshi.supervision import services
 from luoshi.supervision.models import Escalation, EscalationAction, OrderKind, SupervisionOrder, Urge
+from luoshi.supervision.tests.ladders import deadline_ladder_only
 from luoshi.testing.databases import at_once, file_database
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -53,6 +54,16 @@ def _lagging_item(world, **fields):
         item=item, user=world.lead_liaison, text="已启动", percent_complete=10, now=at(dt.date(2026, 10, 9))
     )
     return Item.objects.get(pk=item.pk)
+
+
+def _warn(item, colour, code, args=None, category=ScheduleCategory.BEHIND) -> None:
+    """Store a warning on ``item`` as the morning's refresh would have."""
+    Item.objects.filter(pk=item.pk).update(
+        warning_color=colour,
+        schedule_category=category,
+        warning_reason_code=code,
+        warning_reason_args=args or {},
+    )
 
 
 def _first_day_behind_by(points: int) -> dt.date:
@@ -119,12 +130,7 @@ def test_yellow_urges_and_red_issues_a_notice_once_each(world):
 
 def test_a_red_item_is_not_sent_the_lower_notices_of_its_deadline_afterwards(world):
     item = _lagging_item(world)
-    Item.objects.filter(pk=item.pk).update(
-        warning_color=WarningColor.RED,
-        schedule_category=ScheduleCategory.BEHIND,
-        warning_reason_code="behind",
-        warning_reason_args={"gap": 35},
-    )
+    _warn(item, WarningColor.RED, "behind", {"gap": 35})
     assert services.escalate(on=dt.date(2026, 11, 20))[A.SUPERVISION_NOTICE] == 1
     # Past the deadline the offsets govern: the 催办单 (+1) is lower than the notice already sent, the
     # 督办通知单 (+5) was sent for this deadline, and the leaders' meeting (+10) comes in its turn.
@@ -146,9 +152,7 @@ def test_a_red_item_is_not_sent_the_lower_notices_of_its_deadline_afterwards(wor
 )
 def test_a_punctual_item_is_not_urged(world, colour, category, code):
     item = _lagging_item(world)
-    Item.objects.filter(pk=item.pk).update(
-        warning_color=colour, schedule_category=category, warning_reason_code=code, warning_reason_args={}
-    )
+    _warn(item, colour, code, category=category)
     # Three working days before the deadline: the reminder, and nothing that counts against the unit.
     counts = services.escalate(on=dt.date(2026, 12, 28))
     assert {action: n for action, n in counts.items() if n} == {A.REMIND: 1}
@@ -156,34 +160,15 @@ def test_a_punctual_item_is_not_urged(world, colour, category, code):
 
 
 def test_warnings_reach_nothing_where_the_ledger_says_so(world):
-    services.save_policy(
-        ledger=world.ledger,
-        user=world.supervisor,
-        style="standard",
-        is_active=True,
-        urgent_start=A.SUPERVISION_NOTICE,
-        rungs=services.STANDARD_LADDER,
-        on_yellow="",
-        on_red="",
-    )
+    deadline_ladder_only(world)
     item = _lagging_item(world)
-    Item.objects.filter(pk=item.pk).update(
-        warning_color=WarningColor.RED,
-        schedule_category=ScheduleCategory.BEHIND,
-        warning_reason_code="behind",
-        warning_reason_args={"gap": 40},
-    )
+    _warn(item, WarningColor.RED, "behind", {"gap": 40})
     assert sum(services.escalate(on=dt.date(2026, 11, 20)).values()) == 0
 
 
 def test_yellow_and_red_on_the_same_day_take_the_higher_rung_only(world):
     item = _lagging_item(world)
-    Item.objects.filter(pk=item.pk).update(
-        warning_color=WarningColor.RED,
-        schedule_category=ScheduleCategory.BEHIND,
-        warning_reason_code="report_missing",
-        warning_reason_args={"month": 11, "day": 4},
-    )
+    _warn(item, WarningColor.RED, "report_missing", {"month": 11, "day": 4})
     counts = services.escalate(on=dt.date(2026, 11, 20))
     assert (counts[A.SUPERVISION_NOTICE], counts[A.URGE]) == (1, 0)
     assert (
