@@ -1,8 +1,11 @@
 """notify: exactly once per key, e-mail per preferences, one post per robot; robots' validation; selectors."""
 
+import dataclasses
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from luoshi.notifications import selectors, services
 from luoshi.notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus, Event, Notification
@@ -124,6 +127,51 @@ def test_robots_of_the_units_and_ledger_each_get_one_post(world):
     assert sorted(posts.values_list("channel", flat=True)) == sorted([lead.pk, ledger.pk])
     assert set(posts.values_list("kind", flat=True)) == {"wecom", "feishu"}
     assert posts.first().title == "请加快推进重大项目建设"
+
+
+def _messages(world, count, *, start=0, **fields):
+    return [
+        services.Message(
+            event=Event.URGED,
+            recipients=[world.lead_liaison, world.handler],
+            title=f"催办{n}",
+            body="请加快推进。",
+            url=f"/ledgers/items/{n}/",
+            key=f"urge:{n}",
+            organisations=[world.lead_unit],
+            **fields,
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def test_notify_many_tells_each_once_in_queries_that_do_not_grow(emails, django_capture_on_commit_callbacks):
+    w = emails
+    lead = make_channel(user=w.lead_liaison, organisation=w.lead_unit, kind=ChannelKind.WECOM)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.notify_many(_messages(w, 3)) == 6
+    assert len(callbacks) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert services.notify_many(_messages(w, 200, start=3)) == 400
+    # Reads and the savepoint: as many for 200 messages as for one. The inserts are batched by
+    # bulk_create (by ~100 rows on SQLite, whose statements take 999 parameters; one on PostgreSQL).
+    assert len([q for q in queries if not q["sql"].startswith("INSERT")]) == 7
+
+    assert Notification.objects.filter(recipient=w.handler).count() == 203
+    assert Notification.objects.get(recipient=w.handler, key="urge:7").title == "催办7"
+    assert Delivery.objects.filter(kind="email").count() == 2 * 203
+    assert Delivery.objects.filter(channel=lead).count() == 203
+    # Again, or overlapping: nothing twice.
+    assert services.notify_many(_messages(w, 10, start=200)) == 7 * 2
+    assert Delivery.objects.filter(channel=lead).count() == 210
+
+
+def test_notify_many_refuses_the_whole_batch_for_one_bad_message(world):
+    messages = _messages(world, 3)
+    messages.append(dataclasses.replace(messages[0], key="urge:9", url="https://example.com/"))
+    with pytest.raises(ValidationError):
+        services.notify_many(messages)
+    assert not Notification.objects.exists()
 
 
 @pytest.mark.parametrize(
