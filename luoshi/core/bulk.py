@@ -65,3 +65,15 @@ def _prepared(model_fields, rows: Iterable[Sequence], connection) -> list[tuple]
         return cache[key][1]
 
     return [tuple(adapt(index, value) for index, value in enumerate(row)) for row in rows]
+
+
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """[3, 4, 5, 9] → [[3, 5], [9, 9]]: bulk-created ids are mostly consecutive, so an audit event naming
+    thousands of rows stays short."""
+    ranges: list[list[int]] = []
+    for pk in sorted(ids):
+        if ranges and pk == ranges[-1][1] + 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+    return ranges

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from luoshi.audit.models import AuditAction
 from luoshi.audit.services import record
-from luoshi.core.bulk import insert_rows, update_rows
+from luoshi.core.bulk import id_ranges, insert_rows, update_rows
 from luoshi.core.calendar import add_working_days, previous_working_day
 from luoshi.core.exceptions import StaleObjectError
 from luoshi.core.uploads import CheckedUpload, check_upload, storing
@@ -1220,17 +1220,6 @@ class BulkResult:
     unchanged: int = 0
 
 
-def _id_ranges(ids: Iterable[int]) -> list[list[int]]:
-    """[3, 4, 5, 9] → [[3, 5], [9, 9]]: bulk-created ids are mostly consecutive, so this stays short."""
-    ranges: list[list[int]] = []
-    for pk in sorted(ids):
-        if ranges and pk == ranges[-1][1] + 1:
-            ranges[-1][1] = pk
-        else:
-            ranges.append([pk, pk])
-    return ranges
-
-
 def _depth(row: ItemRow) -> int:
     depth = 0
     while isinstance(row.parent, ItemRow):
@@ -1489,8 +1478,8 @@ def write_items(
             "created": result.created,
             "updated": result.updated,
             "unchanged": result.unchanged,
-            "created_ids": _id_ranges(write.created_ids),
-            "updated_ids": _id_ranges(write.updated_ids),
+            "created_ids": id_ranges(write.created_ids),
+            "updated_ids": id_ranges(write.updated_ids),
         },
     )
     return result

@@ -14,6 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from luoshi.audit.models import AuditAction
+from luoshi.audit.services import record
+from luoshi.core.bulk import id_ranges, insert_rows, update_rows
 from luoshi.core.calendar import add_working_days, is_working_day, working_days_between
 from luoshi.core.exceptions import StaleObjectError
 from luoshi.core.uploads import CheckedUpload, check_upload, storing
@@ -35,7 +38,7 @@ from luoshi.ledgers.models import (
 from luoshi.ledgers.periods import period_containing
 from luoshi.ledgers.permissions import supervises_ledger
 from luoshi.notifications.models import Event, Notification
-from luoshi.notifications.services import notify
+from luoshi.notifications.services import Message, notify, notify_many
 from luoshi.orgs.models import LeaderCharge, Membership, Organisation, Role, User
 from luoshi.orgs.selectors import access_profile, subtree_id_list
 from luoshi.supervision.models import (
@@ -158,31 +161,30 @@ def _urge_message(message: str, escalation: Escalation | None) -> str:
 
 
 def _announce_urges(items, urges, user) -> None:
-    units = {item.lead_org_id for item in items}
-    liaisons = _people_of(Role.LIAISON, units)
-    leaders = {
-        unit: leaders_in_charge(item.lead_org) for unit, item in {i.lead_org_id: i for i in items}.items()
-    }
-    owners = {
-        person.pk: person for person in User.objects.filter(pk__in={i.owner_id for i in items if i.owner_id})
-    }
+    liaisons = _people_of(Role.LIAISON, {item.lead_org_id for item in items})
+    leaders = leaders_in_charge_of([item.lead_org for item in items])
+    owners = _owners(items)
     by_item = {item.pk: item for item in items}
+    messages = []
     for urge in urges:
         item = by_item[urge.item_id]
         recipients = {person.pk: person for person in liaisons.get(item.lead_org_id, [])}
         recipients.update({leader.pk: leader for leader in leaders[item.lead_org_id]})
         if item.owner_id in owners:
             recipients[item.owner_id] = owners[item.owner_id]
-        notify(
-            event=Event.URGED,
-            recipients=recipients.values(),
-            title=_("催办：%(item)s") % {"item": item.title},
-            body=urge.message,
-            url=item.get_absolute_url(),
-            key=f"urge:{urge.pk}",
-            organisations=[item.lead_org],
-            actor=user,
+        messages.append(
+            Message(
+                event=Event.URGED,
+                recipients=list(recipients.values()),
+                title=_("催办：%(item)s") % {"item": item.title},
+                body=urge.message,
+                url=item.get_absolute_url(),
+                key=f"urge:{urge.pk}",
+                organisations=[item.lead_org],
+                actor=user,
+            )
         )
+    notify_many(messages)
 
 
 @transaction.atomic
@@ -579,16 +581,17 @@ def _escalate_batch(rows, ladders, threshold, on, run, counts) -> None:
         return
     Escalation.objects.bulk_create(fresh, ignore_conflicts=True)
     mine = list(
-        Escalation.objects.filter(item_id__in=[e.item_id for e in fresh], run=run).select_related(
-            "item", "item__ledger", "item__ledger__owner_office", "item__lead_org"
-        )
+        Escalation.objects.filter(item_id__in=[e.item_id for e in fresh], run=run)
+        .select_related("item", "item__ledger", "item__ledger__owner_office", "item__lead_org")
+        .order_by("item_id")  # notices numbered in the order of the items
     )
     if mine:
         _act_on(mine, on, counts)
 
 
 def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
-    """What each new rung does: remind, issue its notice, or refer the item to the leaders."""
+    """What each new rung does: remind, urge, issue its notice, or refer the item to the leaders. A batch at
+    a time, in a number of queries that does not grow with it: a catch-up morning takes thousands."""
     ItemEvent.objects.bulk_create(
         [
             ItemEvent(
@@ -602,28 +605,71 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
             for escalation in escalations
         ]
     )
-    units = {escalation.item.lead_org_id for escalation in escalations}
-    liaisons = _people_of(Role.LIAISON, units)
-    offices = {escalation.item.ledger.owner_office_id for escalation in escalations}
-    supervisors = _people_of(Role.SUPERVISOR, offices)
-    leaders: dict[int, list[User]] = {}
-    owners = {
-        person.pk: person
-        for person in User.objects.filter(pk__in={e.item.owner_id for e in escalations if e.item.owner_id})
-    }
-    urge_notices, urged = [], []
     for escalation in escalations:
-        item, action = escalation.item, escalation.action
-        counts[action] += 1
-        if action == EscalationAction.URGE:
-            urged.append(escalation)
-        elif action == EscalationAction.REMIND:
-            recipients = {p.pk: p for p in liaisons.get(item.lead_org_id, [])}
-            if item.owner_id in owners:
-                recipients[item.owner_id] = owners[item.owner_id]
-            notify(
+        counts[escalation.action] += 1
+    by_action: dict[str, list[Escalation]] = {}
+    for escalation in escalations:
+        group = "notice" if escalation.action in NOTICE_OF_RUNG else escalation.action
+        by_action.setdefault(group, []).append(escalation)
+    messages = _remind(by_action.get(EscalationAction.REMIND, []))
+    messages += _issue_rule_notices(by_action.get("notice", []), on)
+    messages += _refer(
+        [e for action, group in by_action.items() if action in REFERRAL_ACTIONS for e in group]
+    )
+    notify_many(messages)
+
+    urge_notices = [e for e in by_action.get("notice", []) if e.action == EscalationAction.URGE_NOTICE]
+    if urge_notices:
+        # A 催办单 is an urging too: counted on the item and the unit, its message is the notice itself.
+        _record_urges(
+            [e.item for e in urge_notices],
+            user=None,
+            message=str(_("按督办规则下发催办单。")),
+            escalations={e.item_id: e for e in urge_notices},
+            announce=False,
+        )
+    urged = by_action.get(EscalationAction.URGE, [])
+    if urged:
+        # The 催办 rung urges as a supervisor would: the unit, the person and the leader in charge are told.
+        _record_urges(
+            [e.item for e in urged],
+            user=None,
+            message=str(_("按督办规则催办，请抓紧推进并按时报送进展")),
+            escalations={e.item_id: e for e in urged},
+        )
+
+
+# Rungs that refer the item to the leaders rather than write to the unit.
+REFERRAL_ACTIONS = (
+    EscalationAction.LEADERS_MEETING,
+    EscalationAction.INTERVIEW,
+    EscalationAction.ACCOUNTABILITY,
+)
+
+
+def _owners(items) -> dict[int, User]:
+    return {
+        person.pk: person for person in User.objects.filter(pk__in={i.owner_id for i in items if i.owner_id})
+    }
+
+
+def _remind(escalations: list[Escalation]) -> list[Message]:
+    """The reminder rung: the lead unit's liaisons and the responsible person, under the reminder job's key."""
+    if not escalations:
+        return []
+    items = [escalation.item for escalation in escalations]
+    liaisons = _people_of(Role.LIAISON, {item.lead_org_id for item in items})
+    owners = _owners(items)
+    messages = []
+    for escalation in escalations:
+        item = escalation.item
+        recipients = {p.pk: p for p in liaisons.get(item.lead_org_id, [])}
+        if item.owner_id in owners:
+            recipients[item.owner_id] = owners[item.owner_id]
+        messages.append(
+            Message(
                 event=Event.DEADLINE_NEAR,
-                recipients=recipients.values(),
+                recipients=list(recipients.values()),
                 title=_("临期提醒：%(item)s") % {"item": item.title},
                 body=_("完成时限为%(deadline)s（%(rule)s），请抓紧推进。")
                 % {"deadline": item.deadline.isoformat(), "rule": escalation.rule_text},
@@ -631,36 +677,26 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
                 key=deadline_reminder_key(item.pk, escalation.deadline),
                 organisations=[item.lead_org],
             )
-        elif action in NOTICE_OF_RUNG:
-            kind, colour, level = NOTICE_OF_RUNG[action]
-            escalation.order = issue_order(
-                office=item.ledger.owner_office,
-                organisation=item.lead_org,
-                items=[item],
-                subject=_("关于「%(item)s」的%(notice)s")
-                % {"item": item.title, "notice": escalation.get_action_display()},
-                content=_(
-                    "该事项完成时限为%(deadline)s，%(rule)s。请于回复时限前书面报告办理情况及下步措施。"
-                )
-                % {"deadline": escalation.deadline.isoformat(), "rule": escalation.rule_text},
-                reply_deadline=add_working_days(on, NOTICE_REPLY_WORKING_DAYS),
-                kind=kind,
-                colour=colour,
-                level=level,
-                user=None,
-                on=on,
-            )
-            Escalation.objects.filter(pk=escalation.pk).update(order=escalation.order)
-            if action == EscalationAction.URGE_NOTICE:
-                urge_notices.append(escalation)
-        else:
-            if item.lead_org_id not in leaders:
-                leaders[item.lead_org_id] = leaders_in_charge(item.lead_org)
-            recipients = {p.pk: p for p in supervisors.get(item.ledger.owner_office_id, [])}
-            recipients.update({leader.pk: leader for leader in leaders[item.lead_org_id]})
-            notify(
+        )
+    return messages
+
+
+def _refer(escalations: list[Escalation]) -> list[Message]:
+    """The top rungs: the office's supervisors and the leader in charge are told the item goes to them."""
+    if not escalations:
+        return []
+    items = [escalation.item for escalation in escalations]
+    supervisors = _people_of(Role.SUPERVISOR, {item.ledger.owner_office_id for item in items})
+    leaders = leaders_in_charge_of([item.lead_org for item in items])
+    messages = []
+    for escalation in escalations:
+        item = escalation.item
+        recipients = {p.pk: p for p in supervisors.get(item.ledger.owner_office_id, [])}
+        recipients.update({leader.pk: leader for leader in leaders[item.lead_org_id]})
+        messages.append(
+            Message(
                 event=Event.ESCALATED,
-                recipients=recipients.values(),
+                recipients=list(recipients.values()),
                 title=_("%(action)s：%(item)s")
                 % {"action": escalation.get_action_display(), "item": item.title},
                 body=_("%(unit)s承办的事项%(rule)s，按督办规则%(action)s。")
@@ -672,23 +708,133 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
                 url=item.get_absolute_url(),
                 key=f"escalation:{escalation.pk}",
             )
-    if urge_notices:
-        # A 催办单 is an urging too: counted on the item and the unit, its message is the notice itself.
-        _record_urges(
-            [e.item for e in urge_notices],
-            user=None,
-            message=str(_("按督办规则下发催办单。")),
-            escalations={e.item_id: e for e in urge_notices},
-            announce=False,
         )
-    if urged:
-        # The 催办 rung urges as a supervisor would: the unit, the person and the leader in charge are told.
-        _record_urges(
-            [e.item for e in urged],
-            user=None,
-            message=str(_("按督办规则催办，请抓紧推进并按时报送进展")),
-            escalations={e.item_id: e for e in urged},
+    return messages
+
+
+def _issue_rule_notices(escalations: list[Escalation], on: dt.date) -> list[Message]:
+    """The notices of a batch of rungs, as ``issue_order`` issues one by a rule: numbered, linked to the item,
+    copied to the leader in charge and the item's lead leader, in the order's and the item's history, and
+    announced (the messages are returned for the caller to send with the rest). One audit event names
+    them all, as an import's does, instead of one chain link per notice."""
+    if not escalations:
+        return []
+    reply_deadline = add_working_days(on, NOTICE_REPLY_WORKING_DAYS)
+    orders = []
+    for escalation in escalations:
+        item = escalation.item
+        kind, colour, level = NOTICE_OF_RUNG[escalation.action]
+        orders.append(
+            SupervisionOrder(
+                kind=kind,
+                colour=colour,
+                level=level,
+                year=on.year,
+                office_id=item.ledger.owner_office_id,
+                organisation_id=item.lead_org_id,
+                subject=(
+                    _("关于「%(item)s」的%(notice)s")
+                    % {"item": item.title, "notice": escalation.get_action_display()}
+                )[:200],
+                content=_(
+                    "该事项完成时限为%(deadline)s，%(rule)s。请于回复时限前书面报告办理情况及下步措施。"
+                )
+                % {"deadline": escalation.deadline.isoformat(), "rule": escalation.rule_text},
+                reply_deadline=reply_deadline,
+                status=OrderStatus.ISSUED,
+                issued_by=None,
+                issued_on=on,
+            )
         )
+    _insert_numbered(orders)
+    pairs = list(zip(escalations, orders, strict=True))
+    update_rows(Escalation, ["order"], ((order.pk, escalation.pk) for escalation, order in pairs))
+    insert_rows(
+        SupervisionOrder.items.through,
+        ["supervisionorder", "item"],
+        ((order.pk, escalation.item_id) for escalation, order in pairs),
+    )
+    items = [escalation.item for escalation in escalations]
+    in_charge = leaders_in_charge_of([item.lead_org for item in items])
+    lead_leaders = {
+        leader.pk: leader
+        for leader in User.objects.filter(
+            pk__in={item.lead_leader_id for item in items if item.lead_leader_id}, is_active=True
+        )
+    }
+    copies = {}
+    for escalation, order in pairs:
+        copied = {leader.pk: leader for leader in in_charge[escalation.item.lead_org_id]}
+        if escalation.item.lead_leader_id in lead_leaders:
+            copied.setdefault(escalation.item.lead_leader_id, lead_leaders[escalation.item.lead_leader_id])
+        copies[order.pk] = copied
+    insert_rows(
+        SupervisionOrder.copy_to.through,
+        ["supervisionorder", "user"],
+        ((order_pk, user_pk) for order_pk, copied in copies.items() for user_pk in copied),
+    )
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, action="issued", to_status=OrderStatus.ISSUED, actor=None)
+            for order in orders
+        ]
+    )
+    ItemEvent.objects.bulk_create(
+        [
+            ItemEvent(
+                item_id=escalation.item_id,
+                kind=EventKind.ORDER_ISSUED,
+                actor=None,
+                comment=order.subject,
+                data={"order": order.pk, "number": order.number, "kind": order.kind},
+            )
+            for escalation, order in pairs
+        ]
+    )
+    record(
+        action=AuditAction.CREATE,
+        object_type=SupervisionOrder._meta.label,
+        object_repr=_("督办规则下发%(n)d份通知") % {"n": len(orders)},
+        after={
+            "source": "escalation",
+            "issued_on": on.isoformat(),
+            "orders": id_ranges(order.pk for order in orders),
+            "numbers": [order.number for order in orders],
+        },
+    )
+    workers = _people_of(Role.LIAISON, {o.organisation_id for o in orders})
+    for organisation, people in _people_of(Role.HANDLER, {o.organisation_id for o in orders}).items():
+        workers.setdefault(organisation, []).extend(people)
+    return [
+        Message(
+            event=Event.ORDER_ISSUED,
+            recipients=[*workers.get(order.organisation_id, []), *copies[order.pk].values()],
+            title=_("%(number)s %(subject)s") % {"number": order.number, "subject": order.subject},
+            body=order.content,
+            url=order.get_absolute_url(),
+            key=f"order:{order.pk}",
+            organisations=[escalation.item.lead_org],
+        )
+        for escalation, order in pairs
+    ]
+
+
+def _insert_numbered(orders: list[SupervisionOrder]) -> None:
+    """Number new orders on from the last of their kind and year and insert them together; a number taken
+    meanwhile (another issuer) makes the whole insert retry with fresh numbers."""
+    for _attempt in range(ORDER_SERIAL_ATTEMPTS):
+        last = _last_serials(orders)
+        for order in orders:
+            last[(order.kind, order.year)] = order.serial = last.get((order.kind, order.year), 0) + 1
+        try:
+            with transaction.atomic():
+                SupervisionOrder.objects.bulk_create(orders)
+        except IntegrityError:
+            for order in orders:
+                order.pk = None
+            continue
+        return
+    raise ValidationError(_("督办单编号分配冲突，请稍后重试。"))
 
 
 def deadline_reminder_key(item_id: int, deadline: dt.date) -> str:
@@ -906,16 +1052,30 @@ def leader_digest(*, on: dt.date, weekly: bool = False) -> dict:
 
 def leaders_in_charge(organisation: Organisation) -> list[User]:
     """分管领导 of a unit: the leaders charged with it, else with its nearest unit above that has any."""
-    prefixes = [organisation.path[: end + 1] for end, char in enumerate(organisation.path) if char == "/"]
-    charges = list(
+    return leaders_in_charge_of([organisation])[organisation.pk]
+
+
+def _path_prefixes(path: str) -> list[str]:
+    return [path[: end + 1] for end, char in enumerate(path) if char == "/"]
+
+
+def leaders_in_charge_of(organisations: Iterable[Organisation]) -> dict[int, list[User]]:
+    """``leaders_in_charge`` of each unit, one query for all of them."""
+    organisations = {org.pk: org for org in organisations}
+    prefixes = {prefix for org in organisations.values() for prefix in _path_prefixes(org.path)}
+    by_path: dict[str, list[User]] = {}
+    charges = (
         LeaderCharge.objects.filter(organisation__path__in=prefixes, leader__is_active=True)
-        .select_related("leader")
-        .order_by("-organisation__depth", "leader_id")
+        .select_related("leader", "organisation")
+        .order_by("leader_id")
     )
-    if not charges:
-        return []
-    nearest = charges[0].organisation_id
-    return [charge.leader for charge in charges if charge.organisation_id == nearest]
+    for charge in charges:
+        by_path.setdefault(charge.organisation.path, []).append(charge.leader)
+    found = {}
+    for pk, org in organisations.items():
+        nearest = next((p for p in reversed(_path_prefixes(org.path)) if p in by_path), None)
+        found[pk] = by_path[nearest] if nearest else []
+    return found
 
 
 def unit_workers(organisation: Organisation):
@@ -927,9 +1087,22 @@ def unit_workers(organisation: Organisation):
     ).distinct()
 
 
+def _last_serials(orders: Iterable[SupervisionOrder]) -> dict[tuple[str, int], int]:
+    """(kind, year) → the last number given, for the kinds and years of ``orders``."""
+    orders = list(orders)
+    taken = (
+        SupervisionOrder.objects.filter(
+            kind__in={order.kind for order in orders}, year__in={order.year for order in orders}
+        )
+        .order_by()
+        .values_list("kind", "year")
+        .annotate(last=Max("serial"))
+    )
+    return {(kind, year): serial for kind, year, serial in taken}
+
+
 def _next_serial(kind: str, year: int) -> int:
-    last = SupervisionOrder.objects.filter(kind=kind, year=year).aggregate(last=Max("serial"))["last"]
-    return (last or 0) + 1
+    return _last_serials([SupervisionOrder(kind=kind, year=year)]).get((kind, year), 0) + 1
 
 
 ORDER_SERIAL_ATTEMPTS = 20

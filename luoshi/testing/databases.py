@@ -62,4 +62,6 @@ def at_once(call, *, threads: int = 2, timeout: float = 120) -> tuple[list, list
         worker.start()
     for worker in workers:
         worker.join(timeout)
+    if any(worker.is_alive() for worker in workers):
+        errors.append(TimeoutError(f"a thread was still running after {timeout} s"))
     return results, errors

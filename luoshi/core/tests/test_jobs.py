@@ -243,7 +243,7 @@ def test_two_workers_at_the_same_instant_run_each_job_once(calls, tmp_path):
     declare(calls, "poll", Every(5))
     # Two machines' workers: separate connections to one database file (or PostgreSQL server).
     with file_database(tmp_path):
-        _claimed, errors = at_once(lambda: run_until_idle(at(2026, 11, 23, 12)), timeout=60)
+        _claimed, errors = at_once(lambda: run_until_idle(at(2026, 11, 23, 12)))
 
         assert errors == []
         assert sorted(name for name, _slot in calls.slots) == ["job0", "job1", "job2", "job3", "poll"]

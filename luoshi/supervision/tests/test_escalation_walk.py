@@ -12,6 +12,7 @@ import zoneinfo
 import pytest
 import time_machine
 
+from luoshi.audit.models import AuditAction, AuditEvent
 from luoshi.core import calendar
 from luoshi.core.jobs import run_job_now, run_until_idle
 from luoshi.ledgers.models import EventKind, ItemStatus
@@ -281,23 +282,89 @@ def test_a_run_stopped_half_way_keeps_whole_batches_and_the_next_takes_the_rest(
     deadline_ladder_only(world)
     first, second = _item(world), _item(world)
     monkeypatch.setattr(services, "ESCALATION_BATCH", 1)
-    real_issue = services.issue_order
+    real_issue = services._issue_rule_notices
     calls = []
 
-    def issue_then_fail(**fields):
-        calls.append(fields["items"][0].pk)
+    def issue_then_fail(escalations, on):
+        calls.append([escalation.item_id for escalation in escalations])
         if len(calls) == 2:
             raise RuntimeError("the worker died")
-        return real_issue(**fields)
+        return real_issue(escalations, on)
 
-    monkeypatch.setattr(services, "issue_order", issue_then_fail)
+    monkeypatch.setattr(services, "_issue_rule_notices", issue_then_fail)
     with pytest.raises(RuntimeError):
         services.escalate(on=dt.date(2026, 10, 8))
     # The first batch is committed whole; nothing of the second was written.
     assert list(Escalation.objects.values_list("item_id", "action")) == [(first.pk, A.URGE_NOTICE)]
     assert list(SupervisionOrder.objects.values_list("items", flat=True)) == [first.pk]
 
-    monkeypatch.setattr(services, "issue_order", real_issue)
+    monkeypatch.setattr(services, "_issue_rule_notices", real_issue)
     assert services.escalate(on=dt.date(2026, 10, 8))[A.URGE_NOTICE] == 1
     assert set(Escalation.objects.values_list("item_id", flat=True)) == {first.pk, second.pk}
     assert SupervisionOrder.objects.count() == 2
+
+
+def test_rule_notices_are_numbered_copied_recorded_and_announced_together(world):
+    deadline_ladder_only(world)
+    manual = services.issue_order(
+        office=world.office,
+        organisation=world.lead_unit,
+        items=[world.item],
+        subject="催办单",
+        content="请报送。",
+        reply_deadline=dt.date(2026, 10, 12),
+        kind=OrderKind.URGE_NOTICE,
+        user=world.supervisor,
+        on=dt.date(2026, 10, 8),
+    )
+    first, second = _item(world), _item(world)
+    assert services.escalate(on=dt.date(2026, 10, 8))[A.URGE_NOTICE] == 2
+
+    orders = list(SupervisionOrder.objects.exclude(pk=manual.pk).order_by("serial"))
+    assert [order.number for order in orders] == ["催〔2026〕2号", "催〔2026〕3号"]
+    assert [list(order.items.all()) for order in orders] == [[first], [second]]
+    assert [list(order.copy_to.all()) for order in orders] == [[world.leader], [world.leader]]
+    # Three working days, the make-up Saturday 10-10 among them.
+    assert [order.reply_deadline for order in orders] == [dt.date(2026, 10, 12)] * 2
+    assert [e.order for e in Escalation.objects.order_by("item_id")] == orders
+    assert [list(order.events.values_list("action", flat=True)) for order in orders] == [
+        ["issued"],
+        ["issued"],
+    ]
+    assert first.events.get(kind=EventKind.ORDER_ISSUED).data["number"] == "催〔2026〕2号"
+    audit = AuditEvent.objects.filter(action=AuditAction.CREATE, object_type="supervision.SupervisionOrder")
+    assert audit.latest("sequence").after["numbers"] == ["催〔2026〕2号", "催〔2026〕3号"]
+    told = Notification.objects.filter(event=Event.ORDER_ISSUED, key__in=[f"order:{o.pk}" for o in orders])
+    assert sorted(told.values_list("recipient__username", flat=True)) == sorted(
+        ["lead_liaison", "handler", "leader"] * 2
+    )
+
+
+def test_a_rule_notice_number_taken_meanwhile_is_retried(world, monkeypatch):
+    deadline_ladder_only(world)
+    _item(world)
+    real = services._last_serials
+    stale = iter([{}])
+
+    def stale_then_real(orders):
+        answer = next(stale, None)
+        if answer is not None:
+            # Another issuer takes 催〔2026〕1号 between our reading and our insert.
+            services.issue_order(
+                office=world.office,
+                organisation=world.lead_unit,
+                items=[world.item],
+                subject="催办单",
+                content="请报送。",
+                reply_deadline=dt.date(2026, 10, 12),
+                kind=OrderKind.URGE_NOTICE,
+                user=world.supervisor,
+                on=dt.date(2026, 10, 8),
+            )
+            return answer
+        return real(orders)
+
+    monkeypatch.setattr(services, "_last_serials", stale_then_real)
+    services.escalate(on=dt.date(2026, 10, 8))
+    assert sorted(SupervisionOrder.objects.values_list("serial", flat=True)) == [1, 2]
+    assert Escalation.objects.get().order.number == "催〔2026〕2号"
