@@ -157,7 +157,7 @@ def _record_urges(
 def _urge_message(message: str, escalation: Escalation | None) -> str:
     if escalation is None or escalation.action != EscalationAction.URGE:
         return message
-    return f"{message}（{escalation.rule_text}）"
+    return f"{escalation.rule_text}。{message}"
 
 
 def _announce_urges(items, urges, user) -> None:
@@ -634,7 +634,7 @@ def _act_on(escalations: list[Escalation], on: dt.date, counts: dict) -> None:
         _record_urges(
             [e.item for e in urged],
             user=None,
-            message=str(_("按督办规则催办，请抓紧推进并按时报送进展")),
+            message=str(DEFAULT_URGE_MESSAGE),
             escalations={e.item_id: e for e in urged},
         )
 

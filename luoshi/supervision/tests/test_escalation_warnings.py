@@ -104,7 +104,8 @@ def test_yellow_urges_and_red_issues_a_notice_once_each(world):
 
     urge = Urge.objects.get(item=item)
     assert (urge.urged_by, urge.escalation.action, urge.organisation) == (None, A.URGE, world.lead_unit)
-    assert urge.message.startswith("按督办规则催办，请抓紧推进并按时报送进展（黄色预警（落后序时进度")
+    assert urge.message.startswith("黄色预警（落后序时进度")
+    assert urge.message.endswith("）：催办。请抓紧推进并按时报送进展。")
     told = Notification.objects.filter(key=f"urge:{urge.pk}", event=Event.URGED)
     assert set(told.values_list("recipient__username", flat=True)) == {"lead_liaison", "handler", "leader"}
 
