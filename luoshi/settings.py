@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "luoshi.ledgers",
     "luoshi.notifications",
     "luoshi.supervision",
+    "luoshi.assessment",
     "luoshi.dashboards",
     "luoshi.exchange",
     "luoshi.demo",
