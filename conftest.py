@@ -1,6 +1,11 @@
 """Suite-wide test settings."""
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests run beside a busy suite (xdist, browser, PostgreSQL): a slow example is not a failure.
+hypothesis_settings.register_profile("luoshi", deadline=None)
+hypothesis_settings.load_profile("luoshi")
 
 # The shared fixtures (``world`` and friends) serve the app tests and the suites under tests/.
 pytest_plugins = ["luoshi.testing.fixtures"]
