@@ -100,6 +100,12 @@ def parse(text: str, measures) -> Formula:
         raise FormulaError(_("请填写计算公式。"))
     if len(source) > MAX_LENGTH:
         raise FormulaError(_("计算公式不能超过 %(n)d 个字符。") % {"n": MAX_LENGTH})
+    opened, closed = source.count("("), source.count(")")
+    if opened != closed:
+        raise FormulaError(
+            _("计算公式的括号不成对：左括号 %(opened)d 个，右括号 %(closed)d 个。")
+            % {"opened": opened, "closed": closed}
+        )
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
