@@ -13,10 +13,8 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from luoshi.audit.models import AuditAction
-from luoshi.audit.services import record, record_download
+from luoshi.audit.downloads import serve_stored_file
 from luoshi.core.exceptions import StaleObjectError
-from luoshi.core.uploads import FileIntegrityError, stored_file_response
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.ledgers import selectors, services
 from luoshi.ledgers.filters import ItemFilterSet, LedgerFilterSet
@@ -581,39 +579,13 @@ def report_review(request, pk):
     )
 
 
-def _serve_stored_file(request, stored, item):
-    """A file the user may see (the caller loaded it through its scoped selector), audited as downloaded.
-
-    A file that fails its SM3 check is refused (recorded as a failed download) and the user is sent
-    back to ``item`` with the reason.
-    """
-    try:
-        response = stored_file_response(stored)
-    except FileIntegrityError as error:
-        record(
-            action=AuditAction.DOWNLOAD,
-            obj=stored,
-            user=request.user,
-            success=False,
-            after={"reason": str(error)},
-        )
-        messages.error(
-            request,
-            _("文件「%(name)s」未通过完整性校验（%(reason)s），已停止下载。请联系系统管理员从备份恢复。")
-            % {"name": stored.original_name, "reason": error},
-        )
-        return redirect(item)
-    record_download(obj=stored, user=request.user)
-    return response
-
-
 @login_required
 def evidence_download(request, pk):
     try:
         evidence = selectors.evidence_for_download(request.user, pk)
     except Evidence.DoesNotExist:
         raise Http404 from None
-    return _serve_stored_file(request, evidence, evidence.report.item)
+    return serve_stored_file(request, evidence, evidence.report.item)
 
 
 # Item attachments -------------------------------------------------------------------------------
@@ -644,7 +616,7 @@ def attachment_upload(request, pk):
 @login_required
 def attachment_download(request, pk):
     attachment = _attachment_or_404(request, pk)
-    return _serve_stored_file(request, attachment, attachment.item)
+    return serve_stored_file(request, attachment, attachment.item)
 
 
 @login_required

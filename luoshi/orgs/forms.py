@@ -6,8 +6,20 @@ from luoshi.core.fields import masked_value
 from luoshi.core.forms import BootstrapFormMixin, VersionedFormMixin
 from luoshi.core.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from luoshi.orgs.models import Organisation, Role, User
+from luoshi.orgs.selectors import access_profile
 
 ORGANISATION_FIELDS = ("parent", "name", "short_name", "aliases", "kind", "sort_order", "is_active")
+
+
+def office_field(form, user) -> None:
+    """A form's ``office``: the user's own supervision office; a choice only for someone who supervises
+    for several."""
+    offices = Organisation.objects.filter(pk__in=access_profile(user).supervisor_org_ids).order_by("path")
+    field = form.fields["office"]
+    field.queryset = offices
+    if len(offices) == 1:
+        field.widget = forms.HiddenInput()
+        form.initial.setdefault("office", offices[0].pk)
 
 
 # BootstrapFormMixin validates a bound form while it initialises (to mark invalid fields), so every

@@ -5,6 +5,7 @@ from luoshi.core.forms import BootstrapFormMixin, DateInput, VersionedFormMixin
 from luoshi.core.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from luoshi.ledgers.forms import MultipleFileField
 from luoshi.ledgers.models import Item, Ledger, ProgressReport
+from luoshi.orgs.forms import office_field
 from luoshi.orgs.models import Organisation, Role, User
 from luoshi.orgs.selectors import access_profile
 from luoshi.supervision.models import (
@@ -116,16 +117,6 @@ class BulkUrgeForm(forms.Form):
 # Supervision orders and notices ---------------------------------------------------------------------
 
 
-def _office_field(form, user) -> None:
-    """The issuing office: the user's own; a choice only for someone who supervises for several."""
-    offices = Organisation.objects.filter(pk__in=access_profile(user).supervisor_org_ids).order_by("path")
-    field = form.fields["office"]
-    field.queryset = offices
-    if len(offices) == 1:
-        field.widget = forms.HiddenInput()
-        form.initial.setdefault("office", offices[0].pk)
-
-
 class OrderIssueForm(BootstrapFormMixin, forms.Form):
     """下发督办单: the unit, the items (the user's offices' own), level, text and reply deadline."""
 
@@ -152,7 +143,7 @@ class OrderIssueForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        _office_field(self, user)
+        office_field(self, user)
         self.fields["items"].queryset = issuable_items(user).select_related("ledger", "lead_leader")
 
 
@@ -200,7 +191,7 @@ class _OfficeRecordForm(BootstrapFormMixin, VersionedFormMixin, forms.ModelForm)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        _office_field(self, user)
+        office_field(self, user)
         offices = access_profile(user).supervisor_org_ids
         self.fields["items"].queryset = issuable_items(user)
         self.fields["orders"].queryset = SupervisionOrder.objects.filter(office_id__in=offices)
@@ -296,7 +287,7 @@ class InspectionForm(BootstrapFormMixin, VersionedFormMixin, forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        _office_field(self, user)
+        office_field(self, user)
         self.fields["rectification_ledger"].queryset = rectification_ledgers(user)
         self.fields["rectification_ledger"].help_text = _("可不选：交办第一个问题时再选择或新建。")
         if self.instance.pk:

@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from luoshi.audit.downloads import serve_stored_file
 from luoshi.audit.models import AuditAction
-from luoshi.audit.services import record, record_download
+from luoshi.audit.services import record
 from luoshi.core.documents import DOCX_CONTENT_TYPE
 from luoshi.core.exceptions import StaleObjectError
-from luoshi.core.uploads import FileIntegrityError, content_disposition, stored_file_response
+from luoshi.core.uploads import content_disposition
 from luoshi.core.views import ObjectListView, RoleRequiredMixin, ServiceFormMixin
 from luoshi.ledgers.models import Item, Ledger
 from luoshi.ledgers.permissions import supervises_ledger
@@ -394,24 +395,7 @@ def order_evidence_download(request, pk):
         evidence = selectors.order_evidence_for_download(request.user, pk)
     except OrderEvidence.DoesNotExist:
         raise Http404 from None
-    try:
-        response = stored_file_response(evidence)
-    except FileIntegrityError as error:
-        record(
-            action=AuditAction.DOWNLOAD,
-            obj=evidence,
-            user=request.user,
-            success=False,
-            after={"reason": str(error)},
-        )
-        messages.error(
-            request,
-            _("文件「%(name)s」未通过完整性校验（%(reason)s），已停止下载。请联系系统管理员从备份恢复。")
-            % {"name": evidence.original_name, "reason": error},
-        )
-        return redirect(evidence.order)
-    record_download(obj=evidence, user=request.user)
-    return response
+    return serve_stored_file(request, evidence, evidence.order)
 
 
 class OrderDocumentView(RoleRequiredMixin, View):
@@ -867,24 +851,7 @@ def finding_photo(request, pk):
         photo = selectors.finding_photo_for_download(request.user, pk)
     except FindingPhoto.DoesNotExist:
         raise Http404 from None
-    try:
-        response = stored_file_response(photo)
-    except FileIntegrityError as error:
-        record(
-            action=AuditAction.DOWNLOAD,
-            obj=photo,
-            user=request.user,
-            success=False,
-            after={"reason": str(error)},
-        )
-        messages.error(
-            request,
-            _("文件「%(name)s」未通过完整性校验（%(reason)s），已停止下载。请联系系统管理员从备份恢复。")
-            % {"name": photo.original_name, "reason": error},
-        )
-        return redirect(photo.finding.inspection)
-    record_download(obj=photo, user=request.user)
-    return response
+    return serve_stored_file(request, photo, photo.finding.inspection)
 
 
 class RectificationOverviewView(RoleRequiredMixin, View):
