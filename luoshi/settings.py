@@ -300,6 +300,10 @@ EXCHANGE_BRIEFING_TEMPLATE = Path(
 SUPERVISION_ORDER_TEMPLATE = Path(
     os.environ.get("LUOSHI_ORDER_TEMPLATE", BASE_DIR / "luoshi" / "supervision" / "docx" / "order.docx")
 )
+# The ranking notice's .docx template (luoshi.assessment.documents): an office's own, or ours.
+ASSESSMENT_NOTICE_TEMPLATE = Path(
+    os.environ.get("LUOSHI_NOTICE_TEMPLATE", BASE_DIR / "luoshi" / "assessment" / "docx" / "notice.docx")
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

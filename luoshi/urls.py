@@ -23,5 +23,6 @@ urlpatterns = [
     path("exchange/", include("luoshi.exchange.urls")),
     path("notifications/", include("luoshi.notifications.urls")),
     path("supervision/", include("luoshi.supervision.urls")),
+    path("assessment/", include("luoshi.assessment.urls")),
     path("", include("luoshi.ledgers.urls")),
 ]

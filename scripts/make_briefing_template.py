@@ -1,12 +1,14 @@
 """Build the official documents' templates with python-docx: ``luoshi/exchange/docx/briefing.docx`` (the
-progress briefing) and ``luoshi/supervision/docx/order.docx`` (the supervision order, 督办单).
+progress briefing), ``luoshi/supervision/docx/order.docx`` (the supervision order, 督办单) and
+``luoshi/assessment/docx/notice.docx`` (the ranking notice, 排名通报).
 
-    .venv/bin/python scripts/make_briefing_template.py [BRIEFING_OUTPUT [ORDER_OUTPUT]]
+    .venv/bin/python scripts/make_briefing_template.py [BRIEFING_OUTPUT [ORDER_OUTPUT [NOTICE_OUTPUT]]]
 
 The files are committed; run this again after changing a layout. An office that wants its own look
 edits the .docx in Word or WPS (keeping the ``{{ … }}`` and ``{%p … %}`` tags, see
-``luoshi/exchange/briefing.py`` and ``luoshi/supervision/documents.py`` for the contexts) and points
-``LUOSHI_BRIEFING_TEMPLATE`` or ``LUOSHI_ORDER_TEMPLATE`` at it.
+``luoshi/exchange/briefing.py``, ``luoshi/supervision/documents.py`` and ``luoshi/assessment/documents.py``
+for the contexts) and points ``LUOSHI_BRIEFING_TEMPLATE``, ``LUOSHI_ORDER_TEMPLATE`` or
+``LUOSHI_NOTICE_TEMPLATE`` at it.
 
 The layout, GB/T 9704-2012 (党政机关公文格式), is built by ``luoshi.core.documents`` (styles, page,
 footers); this script adds each document's paragraphs and tags.
@@ -34,6 +36,7 @@ from luoshi.core.documents import (
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "luoshi" / "exchange" / "docx" / "briefing.docx"
 ORDER_OUTPUT = ROOT / "luoshi" / "supervision" / "docx" / "order.docx"
+NOTICE_OUTPUT = ROOT / "luoshi" / "assessment" / "docx" / "notice.docx"
 COPY_SIZE = Pt(14)  # 四号: the 版记 and the table
 
 
@@ -173,6 +176,64 @@ def build_order_body(document) -> None:
     add("{%p endif %}")
 
 
+NOTICE_COLUMNS = (
+    ("排名", "{{ row.rank }}"),
+    ("单位", "{{ row.unit }}"),
+    ("基础得分", "{{ row.basic }}"),
+    ("加分", "{{ row.bonus }}"),
+    ("扣分", "{{ row.deduction }}"),
+    ("总分", "{{ row.total }}"),
+    ("等次", "{{ row.grade }}"),
+    ("较上期", "{{ row.movement }}"),
+)
+
+
+def build_notice_body(document) -> None:
+    """The ranking notice: header, title, addressee, the introduction, one ranking table per group with
+    its red and black lists, the closing paragraph and the signature."""
+
+    def add(text: str, style: str = "公文正文"):
+        return document.add_paragraph(text, style=document.styles[style])
+
+    add("{%p if red_header %}")
+    add("{{ office }}", "发文机关标志")
+    add("")
+    add("")
+    add("{{ number }}", "发文字号")
+    add("")
+    add("{%p elif number %}")
+    add("{{ number }}", "编号")
+    add("{%p endif %}")
+    add("{{ title }}{{ draft }}", "公文标题")
+    add("")
+    add("{{ addressee }}", "主送机关")
+    add("{{ intro }}")
+    add("{%p for group in groups %}")
+    add("{{ group.heading }}", "一级标题")
+    table = document.add_table(rows=4, cols=len(NOTICE_COLUMNS))
+    table.style = document.styles["Table Grid"]
+    rows = table.rows
+    for column, (heading, value) in enumerate(NOTICE_COLUMNS):
+        rows[0].cells[column].paragraphs[0].text = heading
+        rows[2].cells[column].paragraphs[0].text = value
+    rows[1].cells[0].paragraphs[0].text = "{%tr for row in group.rows %}"
+    rows[3].cells[0].paragraphs[0].text = "{%tr endfor %}"
+    for row in rows:
+        for cell in row.cells:
+            cell.paragraphs[0].style = document.styles["表格文字"]
+    add("{%p if group.red_list %}")
+    add("红榜：{{ group.red_list }}。")
+    add("{%p endif %}")
+    add("{%p if group.black_list %}")
+    add("黑榜：{{ group.black_list }}。")
+    add("{%p endif %}")
+    add("{%p endfor %}")
+    add("{{ closing }}")
+    add("")
+    add("{{ signature }}", "落款")
+    add("{{ date }}", "落款")
+
+
 def new_document(*, id_prefix: str):
     document = Document()
     build_styles(document, id_prefix=id_prefix)
@@ -210,6 +271,16 @@ def build_order(output: Path = ORDER_OUTPUT) -> Path:
     )
 
 
+def build_notice(output: Path = NOTICE_OUTPUT) -> Path:
+    document = new_document(id_prefix="Notice")
+    build_order_styles(document)  # the same number, addressee and table styles as the order
+    build_notice_body(document)
+    return save(
+        document, output, title="排名通报", comments="落实督查督办平台考核排名通报模板（GB/T 9704-2012 版式）"
+    )
+
+
 if __name__ == "__main__":
     print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT))
     print(build_order(Path(sys.argv[2]) if len(sys.argv) > 2 else ORDER_OUTPUT))
+    print(build_notice(Path(sys.argv[3]) if len(sys.argv) > 3 else NOTICE_OUTPUT))

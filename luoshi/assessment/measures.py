@@ -21,21 +21,23 @@ Conventions, so that a rule reads the same everywhere:
 """
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 
-from django.db.models import Q
+from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from luoshi.ledgers.models import DONE_STATUSES, OPEN_STATUSES, Item, Ledger, ProgressReport, ReportStatus
-from luoshi.ledgers.periods import period_containing
+from luoshi.ledgers.periods import latest_overdue_period, period_containing
 from luoshi.supervision.models import Accountability, Finding, Interview, SupervisionOrder, Urge
 
 RATE_PLACES = Decimal("0.0001")
+ONE_DAY = dt.timedelta(days=1)
 # Assigned and not suspended: a draft is not yet anyone's, a suspended item is nobody's fault.
 COUNTED_STATUSES = (*OPEN_STATUSES, *DONE_STATUSES)
 
@@ -194,56 +196,87 @@ def _reports(scheme, units: set[int], window: Window, taken: Taken) -> None:
         taken.put_items(unit, "迟报", late.get(unit, []))
 
 
-@lru_cache(maxsize=4096)
-def _expected_periods(cycle: str, first: dt.date, last: dt.date, grace: int, as_of: dt.date) -> tuple:
-    """Starts of the report periods that end within [first, last] and are past their grace by ``as_of``."""
-    starts = []
-    period = period_containing(last, cycle)
-    while period.end >= first:
-        if period.end <= last and period.late_after(grace) < as_of:
-            starts.append(period.start)
+def _owed_period_ends(cycle: str, grace: int, window: Window) -> list[dt.date]:
+    """The ends, in order, of the report periods of ``cycle`` that end within the window and are past
+    their grace (``Ledger.report_grace_days``) on ``as_of``: the reports owed by then."""
+    cutoff = min(window.end, latest_overdue_period(window.as_of, cycle, grace).end)
+    ends = []
+    period = period_containing(cutoff, cycle)
+    while period.end >= window.start:
+        if period.end <= cutoff:
+            ends.append(period.end)
         period = period.previous(cycle)
-    return tuple(starts)
+    return sorted(ends)
 
 
 def _missing_reports(scheme, units: set[int], window: Window, taken: Taken) -> None:
-    """Report periods owed and not reported, per lead unit. An item owes reports from its start to its
-    completion (the period it completed in owes none) or to the end of the window."""
+    """Report periods owed and not reported, per lead unit. An item owes a report for each period that
+    ends from its start until the day before its completion, within the window and past its grace.
+
+    The database counts each item's reports in those periods (a report is one per item, unit and
+    period); Python counts the periods owed with a bisection in each cycle's list of period ends. No
+    report row leaves the database.
+    """
     items = (
         scheme_items(scheme)
         .filter(lead_org_id__in=units, start_date__lte=window.end)
         .filter(Q(completed_on__isnull=True) | Q(completed_on__gte=window.start))
+    )
+    owed = {
+        (cycle, grace): _owed_period_ends(cycle, grace, window)
+        for cycle, grace in items.order_by()
+        .values_list("report_cycle", "ledger__report_grace_days")
+        .distinct()
+    }
+    # Reports of periods not yet owed (still within their grace) do not make up for a missing one.
+    owed_until = Case(
+        *(
+            When(report_cycle=cycle, ledger__report_grace_days=grace, then=Value(ends[-1]))
+            for (cycle, grace), ends in owed.items()
+            if ends
+        ),
+        default=Value(window.start - ONE_DAY),
+        output_field=DateField(),
+    )
+    reports = (
+        ProgressReport.objects.filter(
+            item_id=OuterRef("pk"),
+            organisation_id=OuterRef("lead_org_id"),
+            period_end__gte=window.start,
+            period_end__lte=OuterRef("owed_until"),
+            # Before the completion date: the period an item completed in owes no report.
+            period_end__lt=Coalesce(
+                OuterRef("completed_on"), Value(window.end + ONE_DAY), output_field=DateField()
+            ),
+        )
+        .filter(period_end__gte=OuterRef("start_date"))
+        .exclude(status=ReportStatus.DRAFT)
+        .order_by()
+        .values("item_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    rows = (
+        items.annotate(owed_until=owed_until)
+        .annotate(reported=Coalesce(Subquery(reports), 0))
         .values_list(
-            "pk", "lead_org_id", "report_cycle", "start_date", "completed_on", "ledger__report_grace_days"
+            "pk",
+            "lead_org_id",
+            "report_cycle",
+            "start_date",
+            "completed_on",
+            "ledger__report_grace_days",
+            "reported",
         )
     )
-    owed = {}
-    for pk, unit, cycle, start, completed, grace in items:
-        first = max(start, window.start)
-        last = window.end if completed is None else min(window.end, completed - dt.timedelta(days=1))
-        if last < first:
-            continue
-        starts = _expected_periods(cycle, first, last, grace, window.as_of)
-        if starts:
-            owed[pk] = (unit, starts)
-    reported = defaultdict(set)
-    ids = list(owed)
-    for start in range(0, len(ids), 20000):
-        for item_id, unit, period_start in (
-            ProgressReport.objects.filter(
-                item_id__in=ids[start : start + 20000],
-                period_end__gte=window.start,
-                period_end__lte=window.end,
-            )
-            .exclude(status=ReportStatus.DRAFT)
-            .values_list("item_id", "organisation_id", "period_start")
-        ):
-            if owed[item_id][0] == unit:
-                reported[item_id].add(period_start)
     missing = defaultdict(list)
-    for pk, (unit, starts) in owed.items():
-        gaps = sum(1 for start in starts if start not in reported.get(pk, ()))
-        missing[unit].extend([pk] * gaps)
+    for pk, unit, cycle, start, completed, grace, reported in rows:
+        ends = owed[(cycle, grace)]
+        first = max(start, window.start)
+        last = window.end if completed is None else completed - ONE_DAY
+        gaps = bisect_right(ends, last) - bisect_left(ends, first) - reported
+        if gaps > 0:
+            missing[unit].extend([pk] * gaps)
     for unit in units:
         taken.put_items(unit, "漏报", missing.get(unit, []))
 

@@ -109,7 +109,7 @@ class Scheme(VersionedModel):
         ]
 
 
-class UnitGroup(SnapshotModel):
+class UnitGroup(VersionedModel):
     """Units ranked together: 区直部门, 镇街, 垂管单位 are never ranked against each other."""
 
     scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="groups")

@@ -1,8 +1,9 @@
 """Who may see which assessment records.
 
-The office that runs a scheme sees all of it. Leaders see every scheme and the rankings of its
-publicised and published periods. A unit sees the schemes it is assessed under, and a period once it
-is publicised; its breakdown (indicator scores, objections) is its own alone (``own_unit_ids``).
+The office that runs a scheme sees all of it. Anyone else sees a scheme that assesses one of "their"
+units (``assessed_unit_ids``): a liaison or handler the units they work in and those below; a leader
+also the units in their charge and those below. A period shows to them once it is publicised; a
+unit's breakdown and objections are for the office and for those whose unit it is.
 """
 
 from django.db.models import Q
@@ -12,24 +13,14 @@ from luoshi.orgs.models import Role
 from luoshi.orgs.selectors import access_profile, subtree_id_list
 
 
-def own_unit_ids(user) -> list[int]:
-    """The units whose breakdown ``user`` sees as theirs: the units they work in and those below."""
+def assessed_unit_ids(user) -> list[int]:
+    """The units whose scores ``user`` follows as theirs: the units they work in, and for a leader the
+    units in their charge, each with the units below."""
     profile = access_profile(user)
-    return subtree_id_list(user, profile.unit_paths) if profile.unit_paths else []
-
-
-class SchemeQuerySet(ScopedQuerySet):
-    def scope_filter(self, user):
-        profile = access_profile(user)
-        if not profile.is_business_user:
-            return None
-        if profile.has(Role.LEADER):
-            return Q()
-        condition = Q(office_id__in=profile.supervisor_org_ids)
-        units = own_unit_ids(user)
-        if units:
-            condition |= Q(pk__in=_schemes_assessing(units))
-        return condition
+    paths = set(profile.unit_paths)
+    if profile.has(Role.LEADER):
+        paths |= set(profile.charge_paths)
+    return subtree_id_list(user, tuple(sorted(paths))) if paths else []
 
 
 def _schemes_assessing(units: list[int]):
@@ -38,18 +29,27 @@ def _schemes_assessing(units: list[int]):
     return GroupMember.objects.filter(organisation_id__in=units).values("scheme_id")
 
 
-class PeriodQuerySet(ScopedQuerySet):
+class SchemeQuerySet(ScopedQuerySet):
     def scope_filter(self, user):
         profile = access_profile(user)
         if not profile.is_business_user:
             return None
+        condition = Q(office_id__in=profile.supervisor_org_ids)
+        units = assessed_unit_ids(user)
+        if units:
+            condition |= Q(pk__in=_schemes_assessing(units))
+        return condition
+
+
+class PeriodQuerySet(ScopedQuerySet):
+    def scope_filter(self, user):
         from luoshi.assessment.models import PeriodStatus
 
-        announced = ~Q(status=PeriodStatus.OPEN)
-        if profile.has(Role.LEADER):
-            return announced | Q(scheme__office_id__in=profile.supervisor_org_ids)
+        profile = access_profile(user)
+        if not profile.is_business_user:
+            return None
         condition = Q(scheme__office_id__in=profile.supervisor_org_ids)
-        units = own_unit_ids(user)
+        units = assessed_unit_ids(user)
         if units:
-            condition |= announced & Q(scheme_id__in=_schemes_assessing(units))
+            condition |= ~Q(status=PeriodStatus.OPEN) & Q(scheme_id__in=_schemes_assessing(units))
         return condition

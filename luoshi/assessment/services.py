@@ -138,6 +138,7 @@ def save_group(
     units: Iterable[Organisation],
     group: UnitGroup | None = None,
     sort_order: int = 0,
+    version: int | None = None,
 ) -> UnitGroup:
     """A unit group and its members; a unit is in one group of a scheme only."""
     _check_office(user, scheme)
@@ -162,7 +163,7 @@ def save_group(
         raise ValidationError({"name": _("已有名为「%(name)s」的分组。") % {"name": name}})
     group = group or UnitGroup(scheme=scheme)
     group.name, group.sort_order = name, sort_order
-    group.save()
+    _save(group, version)
     GroupMember.objects.filter(group=group).exclude(organisation__in=units).delete()
     present = set(GroupMember.objects.filter(group=group).values_list("organisation_id", flat=True))
     GroupMember.objects.bulk_create(
@@ -690,7 +691,8 @@ def answer_objection(
     """The office's answer. Accepting with ``points`` records an adjustment on the objection's indicator,
     counted from the next run."""
     objection = (
-        Objection.objects.select_for_update()
+        # Only the objection's row: the indicator is an outer join, which PostgreSQL will not lock.
+        Objection.objects.select_for_update(of=("self",))
         .select_related("period__scheme", "indicator")
         .get(pk=objection.pk)
     )
@@ -775,6 +777,9 @@ def publish(*, user, period: Period, today: dt.date | None = None) -> Period:
         )
     run = _latest_run(period)
     _check_ready(period, run)
+    pending = Objection.objects.filter(period=period, status=ObjectionStatus.PENDING).count()
+    if pending:
+        raise ValidationError(_("还有 %(n)d 条异议未答复。") % {"n": pending})
     today = today or timezone.localdate()
     if period.status == PeriodStatus.PUBLICISED and today <= period.objection_deadline:
         raise ValidationError(
@@ -782,9 +787,6 @@ def publish(*, user, period: Period, today: dt.date | None = None) -> Period:
         )
     if period.status == PeriodStatus.OPEN and period.scheme.objection_days:
         raise ValidationError(_("请先公示考核结果，异议期满后再发布。"))
-    pending = Objection.objects.filter(period=period, status=ObjectionStatus.PENDING).count()
-    if pending:
-        raise ValidationError(_("还有 %(n)d 条异议未答复。") % {"n": pending})
     period.status, period.published_run, period.published_at = PeriodStatus.PUBLISHED, run, timezone.now()
     period.save()
     return period

@@ -8,6 +8,9 @@ it builds a ``CASE WHEN pk = … THEN …`` expression per row and field, which 
 *distinct* value once through its field (a timestamp or a JSON document shared by every row is prepared
 once) and send the rows with ``executemany``. They fire no signals, set no defaults and touch no
 version: every column is given, as for raw SQL. Use ``bulk_create`` when the ids are needed.
+
+On PostgreSQL ``insert_rows`` sends the rows with ``COPY … FROM STDIN`` (psycopg's ``copy``), which the
+server takes several times faster than INSERTs: a scoring run writes half a million rows in seconds.
 """
 
 from collections.abc import Iterable, Sequence
@@ -23,11 +26,17 @@ def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     if not params:
         return 0
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in model_fields)
-    placeholders = ", ".join(["%s"] * len(model_fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # nosec B608 # names from the model; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(model_fields))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # nosec B608 # names from the model; every value is a parameter
+            cursor.executemany(sql, params)
     return len(params)
 
 

@@ -14,6 +14,23 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from luoshi.assessment.models import (
+    Adjustment,
+    BookCopy,
+    BookTarget,
+    GroupMember,
+    Indicator,
+    IndicatorScore,
+    ManualEvidence,
+    ManualScore,
+    Objection,
+    Period,
+    ResponsibilityBook,
+    Scheme,
+    ScoreRun,
+    UnitGroup,
+    UnitScore,
+)
 from luoshi.exchange.models import ImportBatch, OutlineDraft
 from luoshi.ledgers import services
 from luoshi.ledgers.models import (
@@ -267,6 +284,22 @@ def location_matches(response, name: str) -> bool:
 # Snapshot ---------------------------------------------------------------------------------------------
 
 SNAPSHOT_MODELS = (
+    Scheme,
+    Scheme.ledgers.through,
+    UnitGroup,
+    GroupMember,
+    Indicator,
+    ResponsibilityBook,
+    BookTarget,
+    BookCopy,
+    Period,
+    ScoreRun,
+    UnitScore,
+    IndicatorScore,
+    ManualScore,
+    ManualEvidence,
+    Objection,
+    Adjustment,
     Organisation,
     User,
     Membership,

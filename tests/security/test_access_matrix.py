@@ -30,6 +30,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from luoshi.assessment import services as assessment
+from luoshi.assessment.models import UnitScore
 from luoshi.core.tests.files import PNG
 from luoshi.exchange.models import ExportKind
 from luoshi.exchange.services import queue_export, render_export, start_outline, upload_import
@@ -99,6 +101,8 @@ ITEM_VIEWERS = frozenset({"supervisor", "leader", "lead_liaison", "handler", "co
 ORDER_VIEWERS = frozenset({"supervisor", "leader", "lead_liaison", "handler"})
 ORDER_UNIT = frozenset({"lead_liaison", "handler"})
 RECORD_READERS = frozenset({"supervisor", "other_supervisor", "audit_admin"})
+# The assessing office, and the assessed lead unit's people and the leader in charge of it.
+ASSESSED = frozenset({"supervisor", "leader", "lead_liaison", "handler"})
 
 
 def each(outcome: Outcome, roles) -> dict[str, Outcome]:
@@ -388,6 +392,143 @@ def _rectified_finding(scene, foreign: bool = False, verified: bool = False):
 def _finding_photo(scene, foreign: bool = False):
     upload = SimpleUploadedFile("现场.png", PNG, content_type="image/png")
     return _finding_of(scene, foreign, photos=[upload]).photos.get()
+
+
+# Assessment ------------------------------------------------------------------------------------------
+# The world's scheme assesses lead_unit alone (so its liaison, handler and the leader in charge of it are
+# "its" people); the foreign office's assesses foreign_unit. Periods are scored as of today.
+
+
+def _assessment_parts(scene, foreign: bool):
+    w = scene.world
+    if foreign:
+        return scene.foreign_supervisor, scene.foreign_office, scene.foreign_unit, scene.foreign_liaison
+    return w.supervisor, w.office, w.lead_unit, w.lead_liaison
+
+
+def _scheme_of(scene, foreign: bool = False, **fields):
+    supervisor, office, unit, _liaison = _assessment_parts(scene, foreign)
+    scheme = assessment.save_scheme(
+        user=supervisor, office=office, year=2026, name=f"{'外区' if foreign else '本区'}绩效考核", **fields
+    )
+    assessment.save_group(user=supervisor, scheme=scheme, name="区直部门", units=[unit])
+    scheme.indicator = assessment.save_indicator(
+        user=supervisor,
+        scheme=scheme,
+        name="按时办结",
+        category="common",
+        max_points=100,
+        rule_kind="measure",
+        measure="按时办结率_牵头",
+        points_per_unit=100,
+    )
+    scheme.bonus = assessment.save_indicator(
+        user=supervisor, scheme=scheme, name="创新争先", category="bonus", max_points=5, rule_kind="manual"
+    )
+    return scheme
+
+
+def _book_of(scene, foreign: bool = False):
+    supervisor, _office, unit, _liaison = _assessment_parts(scene, foreign)
+    return assessment.sign_book(
+        user=supervisor,
+        scheme=_scheme_of(scene, foreign),
+        organisation=unit,
+        targets=[],
+        copies=[_pdf("责任书.pdf")],
+    )
+
+
+def _period_of(scene, foreign: bool = False, *, status: str = "open", runs: int = 1, **fields):
+    supervisor, _office, _unit, _liaison = _assessment_parts(scene, foreign)
+    scheme = _scheme_of(scene, foreign, **fields)
+    today = timezone.localdate()
+    period = assessment.create_period(
+        user=supervisor,
+        scheme=scheme,
+        kind="quarter",
+        name="本季度",
+        start=today - dt.timedelta(days=80),
+        end=today,
+    )
+    for _run in range(runs):
+        assessment.run_scoring(user=supervisor, period=period)
+    if status == "publicised":
+        assessment.publicise(user=supervisor, period=period)
+    period.refresh_from_db()
+    period.scheme = scheme
+    return period
+
+
+def _manual_score_of(scene, foreign: bool = False):
+    supervisor, _office, unit, _liaison = _assessment_parts(scene, foreign)
+    period = _period_of(scene, foreign)
+    return assessment.enter_manual_score(
+        user=supervisor,
+        period=period,
+        organisation=unit,
+        indicator=period.scheme.bonus,
+        points=3,
+        reason="省级表彰",
+        evidence=[_pdf("表彰文件.pdf")],
+    )
+
+
+def _objection_of(scene, foreign: bool = False):
+    _supervisor, _office, unit, liaison = _assessment_parts(scene, foreign)
+    period = _period_of(scene, foreign, status="publicised")
+    return assessment.file_objection(user=liaison, period=period, organisation=unit, text="按时办结率有误")
+
+
+def _unit_score_of(scene, foreign: bool = False):
+    return UnitScore.objects.get(run=_period_of(scene, foreign, status="publicised").publicised_run)
+
+
+def _scheme_data(scene, obj):
+    return {
+        "office": scene.world.office.pk,
+        "year": 2026,
+        "name": "新的考核方案",
+        "full_marks": "100",
+        "require_full_marks": "on",
+        "grading": "bands",
+        "excellent_line": "90",
+        "good_line": "80",
+        "fair_line": "60",
+        "list_size": 3,
+        "objection_days": 5,
+        "version": getattr(obj, "version", ""),
+    }
+
+
+def _indicator_data(scene, obj):
+    return {
+        "name": "报送质量",
+        "category": "deduction",
+        "max_points": "5",
+        "rule_kind": "formula",
+        "formula": "0.1*迟报 + 0.5*漏报",
+        "base_points": "0",
+        "sort_order": 2,
+        "version": getattr(obj, "version", ""),
+    }
+
+
+def _scheme_indicator(period, name: str):
+    """The pk of the period's scheme's ``name`` indicator (none for the missing-id case)."""
+    scheme = getattr(period, "scheme", None)
+    return getattr(scheme, name).pk if scheme is not None else ""
+
+
+def _manual_data(scene, obj):
+    return {
+        "organisation": scene.world.lead_unit.pk,
+        "indicator": getattr(obj, "indicator_id", None) or _scheme_indicator(obj, "bonus"),
+        "points": "4",
+        "reason": "市级表彰",
+        "evidence": [_pdf("表彰.pdf")],
+        "version": getattr(obj, "version", ""),
+    }
 
 
 def _inspection_data(scene, obj):
@@ -1429,6 +1570,321 @@ RULES = [
         "supervision:rectification_overview",
         "get",
         expect=each(OK, {"supervisor", "other_supervisor", "leader"}),
+    ),
+    # assessment ---
+    # The office sets up and scores; the assessed unit's people and the leader in charge of it read
+    # the scheme and, once publicised, the period, their unit's breakdown and the notice.
+    Rule("assessment:scheme_list", "get", expect=each(OK, BUSINESS)),
+    Rule("assessment:scheme_create", "get", expect=each(OK, SUPERVISORS)),
+    Rule(
+        "assessment:scheme_create",
+        "post",
+        data=_scheme_data,
+        expect={"supervisor": DONE, "other_supervisor": FORM},
+    ),
+    Rule(
+        "assessment:scheme_detail",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect=each(OK, ASSESSED),
+    ),
+    Rule(
+        "assessment:scheme_edit",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:scheme_edit",
+        "post",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        data=_scheme_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:group_create",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:group_create",
+        "post",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        data=lambda s, o: {"name": "镇街", "units": [s.world.co_unit.pk], "sort_order": 1},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:group_edit",
+        "get",
+        inside=lambda s, u: _scheme_of(s).groups.get(),
+        outside=lambda s, u: _scheme_of(s, foreign=True).groups.get(),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:group_edit",
+        "post",
+        inside=lambda s, u: _scheme_of(s).groups.get(),
+        outside=lambda s, u: _scheme_of(s, foreign=True).groups.get(),
+        data=lambda s, o: {
+            "name": "部门",
+            "units": [s.world.lead_unit.pk, s.world.co_unit.pk],
+            "sort_order": 0,
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:indicator_create",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:indicator_create",
+        "post",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        data=_indicator_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:indicator_edit",
+        "get",
+        inside=lambda s, u: _scheme_of(s).indicator,
+        outside=lambda s, u: _scheme_of(s, foreign=True).indicator,
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:indicator_edit",
+        "post",
+        inside=lambda s, u: _scheme_of(s).bonus,
+        outside=lambda s, u: _scheme_of(s, foreign=True).bonus,
+        data=_indicator_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:book_create",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:book_create",
+        "post",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        data=lambda s, o: {
+            "organisation": s.world.lead_unit.pk,
+            "signed_on": "2026-02-01",
+            "signatory": "局长",
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:book_edit",
+        "get",
+        inside=lambda s, u: _book_of(s),
+        outside=lambda s, u: _book_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:book_edit",
+        "post",
+        inside=lambda s, u: _book_of(s),
+        outside=lambda s, u: _book_of(s, foreign=True),
+        data=lambda s, o: {
+            "signed_on": "2026-02-02",
+            "signatory": "副局长",
+            "version": getattr(o, "version", ""),
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:book_copy",
+        "get",
+        inside=lambda s, u: _book_of(s).copies.get(),
+        outside=lambda s, u: _book_of(s, foreign=True).copies.get(),
+        expect=each(OK, ASSESSED),
+    ),
+    Rule(
+        "assessment:period_create",
+        "get",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:period_create",
+        "post",
+        inside=lambda s, u: _scheme_of(s),
+        outside=lambda s, u: _scheme_of(s, foreign=True),
+        data=lambda s, o: {"kind": "year", "name": "2026年度", "start": "2026-01-01", "end": "2026-12-31"},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:period_detail",
+        "get",
+        inside=lambda s, u: _period_of(s, status="publicised"),
+        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        expect=each(OK, ASSESSED),
+    ),
+    Rule(
+        "assessment:period_run",
+        "post",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        data=lambda s, o: {"as_of": _today_plus(0), "note": "复算"},
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:period_publicise",
+        "post",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:period_publish",
+        "post",
+        inside=lambda s, u: _period_of(s, objection_days=0),
+        outside=lambda s, u: _period_of(s, foreign=True, objection_days=0),
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:manual_create",
+        "get",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:manual_create",
+        "post",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        data=_manual_data,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:manual_edit",
+        "get",
+        inside=lambda s, u: _manual_score_of(s),
+        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:manual_edit",
+        "post",
+        inside=lambda s, u: _manual_score_of(s),
+        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        data=_manual_data,
+        expect={"supervisor": DONE},
+    ),
+    # The world has one supervisor: reviewing their own entry is refused (a second reviewer is required).
+    Rule(
+        "assessment:manual_review",
+        "post",
+        inside=lambda s, u: _manual_score_of(s),
+        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        data=lambda s, o: {"decision": "approve", "version": getattr(o, "version", "")},
+        expect={"supervisor": REFUSED},
+    ),
+    Rule(
+        "assessment:manual_evidence",
+        "get",
+        inside=lambda s, u: _manual_score_of(s).evidence.get(),
+        outside=lambda s, u: _manual_score_of(s, foreign=True).evidence.get(),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:objection_create",
+        "get",
+        inside=lambda s, u: _period_of(s, status="publicised"),
+        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        expect={"lead_liaison": OK},
+    ),
+    Rule(
+        "assessment:objection_create",
+        "post",
+        inside=lambda s, u: _period_of(s, status="publicised"),
+        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        data=lambda s, o: {"organisation": s.world.lead_unit.pk, "text": "按时办结率有误"},
+        expect={"lead_liaison": DONE},
+    ),
+    Rule(
+        "assessment:objection_answer",
+        "get",
+        inside=lambda s, u: _objection_of(s),
+        outside=lambda s, u: _objection_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:objection_answer",
+        "post",
+        inside=lambda s, u: _objection_of(s),
+        outside=lambda s, u: _objection_of(s, foreign=True),
+        data=lambda s, o: {
+            "decision": "reject",
+            "answer": "经核实无误",
+            "version": getattr(o, "version", ""),
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:adjustment_create",
+        "get",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:adjustment_create",
+        "post",
+        inside=lambda s, u: _period_of(s),
+        outside=lambda s, u: _period_of(s, foreign=True),
+        data=lambda s, o: {
+            "organisation": s.world.lead_unit.pk,
+            "indicator": _scheme_indicator(o, "indicator"),
+            "points": "2",
+            "reason": "数据更正",
+        },
+        expect={"supervisor": DONE},
+    ),
+    Rule(
+        "assessment:breakdown",
+        "get",
+        inside=lambda s, u: _unit_score_of(s),
+        outside=lambda s, u: _unit_score_of(s, foreign=True),
+        expect=each(OK, ASSESSED),
+    ),
+    # Only the office sees runs that were never announced, so only it compares them.
+    Rule(
+        "assessment:run_changes",
+        "get",
+        inside=lambda s, u: _period_of(s, runs=2).runs.first(),
+        outside=lambda s, u: _period_of(s, foreign=True, runs=2).runs.first(),
+        expect={"supervisor": OK},
+    ),
+    Rule(
+        "assessment:notice",
+        "get",
+        inside=lambda s, u: _period_of(s, status="publicised").publicised_run,
+        outside=lambda s, u: _period_of(s, foreign=True, status="publicised").publicised_run,
+        expect=each(OK, ASSESSED),
+    ),
+    Rule(
+        "assessment:ranking_workbook",
+        "get",
+        inside=lambda s, u: _period_of(s, status="publicised").publicised_run,
+        outside=lambda s, u: _period_of(s, foreign=True, status="publicised").publicised_run,
+        expect=each(OK, ASSESSED),
     ),
     # health ----------------------------------------------------------------------------------------
     # For load balancers: everyone, signed in or not, gets the same status words as JSON (200 when healthy).

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 
+from luoshi.assessment.models import Indicator, ManualScore, ResponsibilityBook, Scheme, UnitGroup
 from luoshi.core.models import VersionedModel
 from luoshi.ledgers import services
 from luoshi.ledgers.models import (
@@ -121,6 +122,11 @@ EDIT_SCREENS = {
     "supervision:accountability_edit": Accountability,
     "supervision:inspection_edit": Inspection,
     "notifications:channel_edit": Channel,
+    "assessment:scheme_edit": Scheme,
+    "assessment:group_edit": UnitGroup,
+    "assessment:indicator_edit": Indicator,
+    "assessment:book_edit": ResponsibilityBook,
+    "assessment:manual_edit": ManualScore,
 }
 # Edited on a screen, yet not a VersionedModel, and why that is safe.
 NOT_VERSIONED = {

@@ -45,6 +45,17 @@ def test_rows_are_stored_as_the_orm_stores_them(world):
     assert second.actor is None and second.comment == "引号'与\"" and second.created_at == at
 
 
+def test_text_that_means_something_to_copy_or_sql_is_stored_as_given(world):
+    """PostgreSQL takes the rows by COPY: tabs, newlines, backslashes and \\N stay text, None is NULL."""
+    text = "制表\t换行\n反斜杠\\ \\N 引号'\"；"
+    at = timezone.now()
+    insert_rows(
+        ItemEvent, EVENTS, [(world.item.pk, EventKind.COMMENT, None, at, "", "", "", text, None, {"k": text})]
+    )
+    stored = ItemEvent.objects.get(item=world.item, kind=EventKind.COMMENT, created_at=at)
+    assert (stored.comment, stored.data, stored.actor_id, stored.report_id) == (text, {"k": text}, None, None)
+
+
 def test_link_rows_and_an_empty_call(world):
     through = Item.co_orgs.through
     assert insert_rows(through, ["item", "organisation"], []) == 0

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from luoshi.assessment.models import BookCopy, ManualEvidence
 from luoshi.core import crypto
 from luoshi.core.management.commands.verify_files import bad_files, stored_file_models
 from luoshi.core.tests import files
@@ -60,6 +61,8 @@ def test_every_stored_file_model_is_checked():
         ExportJob,
         OrderEvidence,
         FindingPhoto,
+        BookCopy,
+        ManualEvidence,
     }
 
 
