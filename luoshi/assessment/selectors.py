@@ -154,6 +154,32 @@ def ranking(run: ScoreRun) -> list[GroupRanking]:
     return list(groups.values())
 
 
+def ranking_chart(rankings: list[GroupRanking]) -> list[dict]:
+    """Chart data for each group's ranking bars and every unit's score composition."""
+    return [
+        {
+            "group": entry.group.name,
+            "units": [str(score.organisation) for score in entry.scores],
+            "basic": [float(score.basic) for score in entry.scores],
+            "bonus": [float(score.bonus) for score in entry.scores],
+            "deduction": [-float(score.deduction) for score in entry.scores],
+            "total": [float(score.total) for score in entry.scores],
+        }
+        for entry in rankings
+    ]
+
+
+def latest_published(user) -> Period | None:
+    """The most recently published period the user may see (for the battle map)."""
+    return (
+        Period.objects.visible_to(user)
+        .filter(published_run__isnull=False)
+        .select_related("scheme", "published_run__period__scheme")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+
+
 def may_see_breakdown(user, run: ScoreRun, organisation_id: int) -> bool:
     """The office sees every unit's breakdown; a unit and the leaders in charge of it see its own."""
     return is_office(user, run.period.scheme) or organisation_id in assessed_unit_ids(user)

@@ -379,21 +379,6 @@ class PeriodCreateView(_FormView):
 # Periods ----------------------------------------------------------------------------------------------
 
 
-def _chart(rankings) -> list[dict]:
-    """ECharts data for the ranking bars and each unit's score composition, per group."""
-    return [
-        {
-            "group": entry.group.name,
-            "units": [str(score.organisation) for score in entry.scores],
-            "basic": [float(score.basic) for score in entry.scores],
-            "bonus": [float(score.bonus) for score in entry.scores],
-            "deduction": [-float(score.deduction) for score in entry.scores],
-            "total": [float(score.total) for score in entry.scores],
-        }
-        for entry in rankings
-    ]
-
-
 class PeriodDetailView(RoleRequiredMixin, View):
     required_roles = READERS
 
@@ -412,7 +397,7 @@ class PeriodDetailView(RoleRequiredMixin, View):
             "run": run,
             "runs": list(selectors.runs_shown(request.user, period)),
             "rankings": rankings,
-            "chart": _chart(rankings),
+            "chart": selectors.ranking_chart(rankings),
             "own_units": set(selectors.assessed_unit_ids(request.user)),
             "objections": list(selectors.objections(request.user, period)),
             "objectable": selectors.objectable_units(request.user, period).exists(),
@@ -711,7 +696,8 @@ def _download(request, run, kind: str, render_into, content_type: str, suffix: s
     record(action=AuditAction.EXPORT, obj=run, user=request.user, after={"format": kind})
     stream.seek(0)
     response = FileResponse(stream, content_type=content_type)
-    name = f"{run.period.scheme.name}{run.period.name}{_('考核结果')}{suffix}"
+    results = _("考核结果")
+    name = f"{run.period.scheme.name}{run.period.name}{results}{suffix}"
     response["Content-Disposition"] = content_disposition(name, inline=False)
     response["Cache-Control"] = "private, no-store"
     return response

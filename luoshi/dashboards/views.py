@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from luoshi.assessment import selectors as assessment
 from luoshi.core.views import RoleRequiredMixin
 from luoshi.dashboards import selectors
 from luoshi.dashboards.forms import BattleMapFilterForm
@@ -127,8 +128,13 @@ class BattleMapView(RoleRequiredMixin, TemplateView):
             },
             "labels": {"rate": _("按时办结率（%）"), "done": _("已办结"), "onTime": _("按时办结")},
         }
+        assessed = assessment.latest_published(user)
+        rankings = assessment.ranking(assessed.published_run) if assessed else []
         return {
             **super().get_context_data(**kwargs),
+            "assessed": assessed,
+            "rankings": rankings,
+            "ranking_chart": assessment.ranking_chart(rankings),
             "title": _("挂图作战"),
             "form": form,
             "ledger": ledger,

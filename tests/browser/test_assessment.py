@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -273,3 +274,9 @@ def test_a_quarter_assessed_objected_to_published_and_notified(world, sign_in, l
     assert {unit: total.replace("（否决）", "") for unit, total in in_notice.items()} == on_screen
     published = UnitScore.objects.filter(run=period.published_run).select_related("organisation")
     assert {str(score.organisation): f"{score.total:.2f}" for score in published} == on_screen
+
+    # The charts: ranking bars on the period page and on the battle map ----------------------------------
+    expect(office.locator("[data-ranking-chart] canvas").first).to_be_visible()
+    office.goto(live_server.url + reverse("dashboards:battle_map"))
+    expect(office.get_by_test_id("battle-map-ranking")).to_contain_text("2026年第三季度")
+    expect(office.locator("[data-ranking-chart] canvas").first).to_be_visible()

@@ -8,9 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from luoshi.assessment import services as assessment
+from luoshi.assessment.tests.factories import Q3_AS_OF, office_scheme, q3
 from luoshi.ledgers.models import Item, ItemStatus, ScheduleCategory, WarningColor
 from luoshi.ledgers.tests.factories import LedgerFactory, advance
-from luoshi.orgs.tests.factories import OrganisationFactory, liaison
+from luoshi.orgs.models import Role
+from luoshi.orgs.tests.factories import OrganisationFactory, UserFactory, grant, liaison
 
 URL = reverse("dashboards:battle_map")
 
@@ -177,3 +180,25 @@ def test_query_count_does_not_grow_with_items_or_units(client, world):
     many = count()
     assert many == few
     assert many <= 15, many  # 11 today: session, user, profile (2), warnings check, ledgers, 5 GROUP BYs
+
+
+def test_the_latest_published_ranking_is_on_the_battle_map(client, world):
+    scheme = office_scheme(world, objection_days=0)
+    period = q3(world, scheme)
+    assessment.run_scoring(user=world.supervisor, period=period, as_of=Q3_AS_OF)
+    client.force_login(world.lead_liaison)
+    assert "battle-map-ranking" not in client.get(URL).content.decode()  # not yet published
+    assessment.publish(user=world.supervisor, period=period)
+    page = client.get(URL).content.decode()
+    assert (
+        'data-testid="battle-map-ranking"' in page
+        and "2026年第三季度" in page
+        and 'id="ranking-data"' in page
+    )
+    assert "区直部门" in page and "垂管单位" in page
+    # A unit that no scheme assesses sees no ranking.
+    other = OrganisationFactory(name="区审计局", parent=world.government)
+    outsider = UserFactory(username="outsider")
+    grant(outsider, other, Role.LIAISON)
+    client.force_login(outsider)
+    assert "battle-map-ranking" not in client.get(URL).content.decode()
