@@ -24,6 +24,7 @@ from django.utils import timezone
 from luoshi.audit.context import AuditContext
 from luoshi.audit.context import current as audit_context
 from luoshi.core.text import pinyin_full, pinyin_initials
+from luoshi.demo.assessment import write_assessment
 from luoshi.demo.plan import (
     DEMO_PASSWORD,
     TZ,
@@ -114,6 +115,8 @@ def generate_demo(
             writer.run()
         # The clock is real again: bring every warning up to today.
         services.refresh_stale_warnings(plan.today)
+        with transaction.atomic():
+            writer.write_assessment()
     finally:
         audit_context.reset(token)
     return Result(plan=plan, counts=count_rows(), seconds=time.monotonic() - started)
@@ -156,6 +159,24 @@ class ServiceWriter:
                     ) from error
             self.write_history()
             self.log(f"另直接写入较早的进展 {len(self.history)} 条")
+
+    def write_assessment(self):
+        """The year's assessment over the departments and townships, from the record just replayed."""
+        plan = self.plan
+        units = {
+            tag: [self.orgs[spec.index] for spec in plan.orgs if spec.tag == tag]
+            for tag in ("dept", "township")
+        }
+        write_assessment(
+            office=self.orgs[plan.office],
+            supervisors=[self.users[index] for index in plan.supervisors],
+            departments=units["dept"],
+            townships=units["township"],
+            year=plan.year,
+            today=plan.today,
+            seed=self.seed,
+        )
+        self.log("考核方案与各季度考核结果已生成")
 
     # Units, people, ledgers ------------------------------------------------------------------
 

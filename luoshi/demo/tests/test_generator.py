@@ -111,3 +111,22 @@ def test_same_seed_same_titles(demo):
 def test_demo_command_refuses_a_database_with_data(demo):
     with pytest.raises(CommandError):
         call_command("demo", verbosity=0)
+
+
+def test_the_years_assessment_is_scored_from_the_replayed_record(demo):
+    from luoshi.assessment.models import GroupMember, ManualScore, Scheme, UnitScore
+
+    scheme = Scheme.objects.get()
+    assert set(scheme.groups.values_list("name", flat=True)) == {"区直部门", "镇街"}
+    members = GroupMember.objects.filter(scheme=scheme).count()
+    assert members >= 20
+    periods = list(scheme.periods.order_by("start"))
+    # On 11-23 the first three quarters are published; the fourth is scored as of today.
+    assert [period.status for period in periods] == ["published", "published", "published", "open"]
+    assert all(period.runs.count() == 1 for period in periods)
+    assert ManualScore.objects.filter(status="approved").count() == 4 * members
+    published = UnitScore.objects.filter(run=periods[2].published_run)
+    assert published.count() == members
+    totals = set(published.values_list("total", flat=True))
+    assert len(totals) > 3, "the record should set the units apart"
+    assert {1} <= set(published.values_list("rank", flat=True))
