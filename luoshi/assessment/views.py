@@ -7,6 +7,7 @@ through ``luoshi.assessment.services``.
 
 import io
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -150,10 +151,9 @@ class _FormView(RoleRequiredMixin, ServiceFormMixin, View):
         return self.render_form(form)
 
     def make_form(self, *args):
-        instance = self.instance()
         kwargs = self.form_kwargs()
-        if instance is not None or hasattr(self.form_class, "_meta"):
-            kwargs["instance"] = instance
+        if issubclass(self.form_class, forms.ModelForm):
+            kwargs["instance"] = self.instance()
         return self.form_class(*args, **kwargs)
 
     def context(self) -> dict:

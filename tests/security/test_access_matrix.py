@@ -1635,6 +1635,7 @@ RULES = [
             "name": "部门",
             "units": [s.world.lead_unit.pk, s.world.co_unit.pk],
             "sort_order": 0,
+            "version": getattr(o, "version", ""),
         },
         expect={"supervisor": DONE},
     ),

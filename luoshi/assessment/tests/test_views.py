@@ -372,3 +372,28 @@ def test_an_indicator_edited_by_two_people_at_once(client, world):
     )
     assert response.status_code == 409 and "已被其他人修改" in response.content.decode()
     assert Indicator.objects.get(pk=loaded.pk).name == "创新争先（修订）"
+
+
+def test_a_group_is_edited_on_screen_and_a_unit_stays_in_one_group(client, world):
+    scheme = office_scheme(world)
+    group = scheme.groups.get(name="垂管单位")
+    url = reverse("assessment:group_edit", args=[group.pk])
+    login(client, world.supervisor)
+    page = client.get(url).content.decode()
+    assert 'value="垂管单位"' in page and "投资科" in page
+    response = client.post(
+        url,
+        {
+            "name": "垂管单位",
+            "units": [world.sub_unit.pk, world.co_unit.pk],
+            "sort_order": 1,
+            "version": group.version,
+        },
+    )
+    assert "区财政局已在「区直部门」分组中" in response.content.decode()
+    response = client.post(
+        url, {"name": "垂直管理单位", "units": [world.sub_unit.pk], "sort_order": 1, "version": group.version}
+    )
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.name == "垂直管理单位" and group.version == 2
