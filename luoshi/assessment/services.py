@@ -233,6 +233,27 @@ def save_indicator(
     return _save(record_, version)
 
 
+@transaction.atomic
+def delete_indicator(*, user, indicator: Indicator) -> None:
+    """Remove an indicator set up by mistake: only one never scored, with no sub-indicators."""
+    indicator = Indicator.objects.select_for_update().select_related("scheme").get(pk=indicator.pk)
+    _check_office(user, indicator.scheme)
+    if indicator.children.exists():
+        raise ValidationError(_("「%(name)s」有下级指标，请先删除下级指标。") % {"name": indicator})
+    used = (
+        IndicatorScore.objects.filter(indicator=indicator).exists()
+        or ManualScore.objects.filter(indicator=indicator).exists()
+        or Adjustment.objects.filter(indicator=indicator).exists()
+        or Objection.objects.filter(indicator=indicator).exists()
+    )
+    if used:
+        raise ValidationError(
+            _("「%(name)s」已用于计分、人工评分或异议，不能删除；可修改其名称、分值或计分方式。")
+            % {"name": indicator}
+        )
+    indicator.delete()
+
+
 def _signable(scheme: Scheme) -> dict[int, Indicator]:
     return {
         indicator.pk: indicator

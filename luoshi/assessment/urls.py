@@ -16,6 +16,7 @@ urlpatterns = [
         "schemes/<int:scheme_pk>/indicators/new/", views.IndicatorEditView.as_view(), name="indicator_create"
     ),
     path("indicators/<int:pk>/edit/", views.IndicatorEditView.as_view(), name="indicator_edit"),
+    path("indicators/<int:pk>/delete/", views.indicator_delete, name="indicator_delete"),
     path("schemes/<int:scheme_pk>/books/new/", views.BookEditView.as_view(), name="book_create"),
     path("books/<int:pk>/edit/", views.BookEditView.as_view(), name="book_edit"),
     path("books/copies/<int:pk>/", views.book_copy, name="book_copy"),

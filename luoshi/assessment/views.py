@@ -303,6 +303,23 @@ class IndicatorEditView(_FormView):
         return {**super().context(), "measures": MEASURES}
 
 
+@require_POST
+@login_required
+def indicator_delete(request, pk):
+    indicator = get_object_or_404(
+        Indicator.objects.filter(scheme__in=selectors.editable_schemes(request.user)), pk=pk
+    )
+    back = reverse("assessment:scheme_detail", args=[indicator.scheme_id]) + "#indicators"
+    try:
+        services.delete_indicator(user=request.user, indicator=indicator)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已删除指标「%(name)s」。") % {"name": indicator})
+    return redirect(back)
+
+
 class BookEditView(_FormView):
     form_class = BookForm
 

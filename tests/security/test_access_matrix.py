@@ -1670,6 +1670,13 @@ RULES = [
         expect={"supervisor": DONE},
     ),
     Rule(
+        "assessment:indicator_delete",
+        "post",
+        inside=lambda s, u: _scheme_of(s).bonus,
+        outside=lambda s, u: _scheme_of(s, foreign=True).bonus,
+        expect={"supervisor": DONE},
+    ),
+    Rule(
         "assessment:book_create",
         "get",
         inside=lambda s, u: _scheme_of(s),

@@ -425,3 +425,36 @@ def published_quarter(world, quarter):
     run = services.run_scoring(user=world.supervisor, period=period, as_of=Q3_AS_OF)
     period = services.publish(user=world.supervisor, period=period)
     return scheme, period, run, _snapshot(run)
+
+
+def test_an_indicator_is_deleted_only_while_nothing_rests_on_it(world, quarter):
+    scheme, period = quarter
+    spare = services.save_indicator(
+        user=world.supervisor,
+        scheme=scheme,
+        name="临时指标",
+        category=Category.BONUS,
+        max_points=1,
+        rule_kind=RuleKind.MANUAL,
+    )
+    services.delete_indicator(user=world.supervisor, indicator=spare)
+    assert not Indicator.objects.filter(pk=spare.pk).exists()
+    parent = services.save_indicator(
+        user=world.supervisor, scheme=scheme, name="一级", category=Category.BONUS, max_points=2
+    )
+    services.save_indicator(
+        user=world.supervisor,
+        scheme=scheme,
+        name="二级",
+        category=Category.BONUS,
+        max_points=2,
+        parent=parent,
+        rule_kind=RuleKind.MANUAL,
+    )
+    with pytest.raises(ValidationError, match="有下级指标，请先删除下级指标"):
+        services.delete_indicator(user=world.supervisor, indicator=parent)
+    services.run_scoring(user=world.supervisor, period=period, as_of=Q3_AS_OF)
+    with pytest.raises(ValidationError, match="已用于计分、人工评分或异议，不能删除"):
+        services.delete_indicator(user=world.supervisor, indicator=scheme.bonus)
+    with pytest.raises(ValidationError, match="只有考核单位的督办员"):
+        services.delete_indicator(user=world.other_supervisor, indicator=scheme.bonus)

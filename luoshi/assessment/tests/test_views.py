@@ -397,3 +397,21 @@ def test_a_group_is_edited_on_screen_and_a_unit_stays_in_one_group(client, world
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.name == "垂直管理单位" and group.version == 2
+
+
+def test_an_indicator_is_deleted_from_the_scheme_page_until_it_is_scored(client, world, scored):
+    scheme, _period, _run = scored
+    login(client, world.supervisor)
+    response = client.post(reverse("assessment:indicator_delete", args=[scheme.bonus.pk]), follow=True)
+    assert "已用于计分、人工评分或异议，不能删除" in response.content.decode()
+    spare = services.save_indicator(
+        user=world.supervisor,
+        scheme=scheme,
+        name="临时",
+        category=Category.BONUS,
+        max_points=1,
+        rule_kind=RuleKind.MANUAL,
+    )
+    response = client.post(reverse("assessment:indicator_delete", args=[spare.pk]), follow=True)
+    assert "已删除指标「临时」。" in response.content.decode()
+    assert not Indicator.objects.filter(pk=spare.pk).exists()
