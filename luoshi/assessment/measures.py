@@ -17,7 +17,9 @@ Conventions, so that a rule reads the same everywhere:
   an item the unit leads, ended in the period and past its grace (``Ledger.report_grace_days``) by
   ``as_of``, for which the unit has submitted nothing, while the item was open.
 - Urges, orders, interviews, accountability and inspection findings count those of the scheme's office
-  dated in the period.
+  dated in the period; 通报批评 counts the accountability records whose form is a notice of criticism.
+  Praise in a notice (通报表扬) has no record of its own yet: a manual bonus indicator or an adjustment
+  (with its reason) carries it.
 """
 
 import datetime as dt
@@ -34,7 +36,14 @@ from django.utils.translation import gettext_lazy as _
 
 from luoshi.ledgers.models import DONE_STATUSES, OPEN_STATUSES, Item, Ledger, ProgressReport, ReportStatus
 from luoshi.ledgers.periods import latest_overdue_period, period_containing
-from luoshi.supervision.models import Accountability, Finding, Interview, SupervisionOrder, Urge
+from luoshi.supervision.models import (
+    Accountability,
+    AccountabilityForm,
+    Finding,
+    Interview,
+    SupervisionOrder,
+    Urge,
+)
 
 RATE_PLACES = Decimal("0.0001")
 ONE_DAY = dt.timedelta(days=1)
@@ -110,6 +119,7 @@ MEASURES: dict[str, Measure] = {
         _m("督办单", _("本期收到的督办单（含催办单、督办通知单、督查单）数"), "orders"),
         _m("约谈", _("本期被约谈次数"), "interviews"),
         _m("问责", _("本期问责次数"), "accountability"),
+        _m("通报批评", _("本期被通报批评次数（问责方式为通报批评）"), "accountability"),
         _m("发现问题", _("本期督查发现问题数"), "findings"),
         _m("整改完成", _("本期发现、已验收销号的问题数"), "findings"),
         _m("整改完成率", _("本期发现问题的整改完成率（0–1）"), "findings"),
@@ -320,13 +330,17 @@ def _interviews(scheme, units, window, taken):
 
 
 def _accountability(scheme, units, window, taken):
-    rows = Accountability.objects.filter(
-        office_id=scheme.office_id,
-        organisation_id__in=units,
-        decided_on__gte=window.start,
-        decided_on__lte=window.end,
-    ).values_list("pk", "organisation_id")
-    _count_by_unit(rows, units, taken, "问责", items=False)
+    rows = list(
+        Accountability.objects.filter(
+            office_id=scheme.office_id,
+            organisation_id__in=units,
+            decided_on__gte=window.start,
+            decided_on__lte=window.end,
+        ).values_list("pk", "organisation_id", "form")
+    )
+    _count_by_unit(((pk, unit) for pk, unit, _form in rows), units, taken, "问责", items=False)
+    criticised = ((pk, unit) for pk, unit, form in rows if form == AccountabilityForm.CRITICISM)
+    _count_by_unit(criticised, units, taken, "通报批评", items=False)
 
 
 def _findings(scheme, units, window, taken):

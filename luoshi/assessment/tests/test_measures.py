@@ -151,6 +151,9 @@ def test_office_records_of_the_period(world):
     Accountability.objects.create(
         form="criticism", organisation=world.co_unit, decided_on=dt.date(2026, 8, 2), reason="失职", **common
     )
+    Accountability.objects.create(
+        form="admonition", organisation=world.co_unit, decided_on=dt.date(2026, 9, 2), reason="失职", **common
+    )
     inspection = Inspection.objects.create(
         title="明察暗访", kind="unannounced", planned_on=dt.date(2026, 7, 20), **common
     )
@@ -171,9 +174,11 @@ def test_office_records_of_the_period(world):
         found_on=dt.date(2026, 7, 20),
         created_by=world.supervisor,
     )
-    taken = taken_for(world, ["督办单", "约谈", "问责", "发现问题", "整改完成", "整改完成率", "催办"])
+    taken = taken_for(
+        world, ["督办单", "约谈", "问责", "通报批评", "发现问题", "整改完成", "整改完成率", "催办"]
+    )
     lead, co = taken.values[world.lead_unit.pk], taken.values[world.co_unit.pk]
-    assert (lead["督办单"], lead["约谈"], lead["问责"], co["问责"]) == (2, 1, 0, 1)
+    assert (lead["督办单"], lead["约谈"], lead["问责"], co["问责"], co["通报批评"]) == (2, 1, 0, 2, 1)
     assert (lead["发现问题"], lead["整改完成"], lead["整改完成率"]) == (2, 1, Decimal("0.5"))
     assert taken.items[world.lead_unit.pk]["整改完成"] == [fixed.pk]
     assert co["整改完成率"] == 1
