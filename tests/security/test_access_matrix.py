@@ -406,15 +406,25 @@ def _assessment_parts(scene, foreign: bool):
     return w.supervisor, w.office, w.lead_unit, w.lead_liaison
 
 
-def _scheme_of(scene, foreign: bool = False, **fields):
-    supervisor, office, unit, _liaison = _assessment_parts(scene, foreign)
-    scheme = assessment.save_scheme(
-        user=supervisor, office=office, year=2026, name=f"{'外区' if foreign else '本区'}绩效考核", **fields
-    )
-    assessment.save_group(user=supervisor, scheme=scheme, name="区直部门", units=[unit])
-    scheme.indicator = assessment.save_indicator(
+def build_assessment(scene, foreign: bool) -> SimpleNamespace:
+    """One office's assessment objects in every state a rule needs, built once with the module's scene
+    (each test's writes are rolled back with its savepoint). The scheme publishes without a window
+    (``objection_days=0``), so an open period can be published; objections are still open today."""
+    supervisor, office, unit, liaison = _assessment_parts(scene, foreign)
+    tag = "外区" if foreign else "本区"
+    today = timezone.localdate()
+
+    def scheme(name):
+        created = assessment.save_scheme(
+            user=supervisor, office=office, year=2026, name=name, objection_days=0
+        )
+        assessment.save_group(user=supervisor, scheme=created, name="区直部门", units=[unit])
+        return created
+
+    main = scheme(f"{tag}绩效考核")
+    main.indicator = assessment.save_indicator(
         user=supervisor,
-        scheme=scheme,
+        scheme=main,
         name="按时办结",
         category="common",
         max_points=100,
@@ -422,66 +432,63 @@ def _scheme_of(scene, foreign: bool = False, **fields):
         measure="按时办结率_牵头",
         points_per_unit=100,
     )
-    scheme.bonus = assessment.save_indicator(
-        user=supervisor, scheme=scheme, name="创新争先", category="bonus", max_points=5, rule_kind="manual"
-    )
-    return scheme
-
-
-def _book_of(scene, foreign: bool = False):
-    supervisor, _office, unit, _liaison = _assessment_parts(scene, foreign)
-    return assessment.sign_book(
-        user=supervisor,
-        scheme=_scheme_of(scene, foreign),
-        organisation=unit,
-        targets=[],
-        copies=[_pdf("责任书.pdf")],
+    main.bonus = assessment.save_indicator(
+        user=supervisor, scheme=main, name="创新争先", category="bonus", max_points=5, rule_kind="manual"
     )
 
+    def period(days_ago: int, runs: int = 1):
+        created = assessment.create_period(
+            user=supervisor,
+            scheme=main,
+            kind="quarter",
+            name=f"{tag}第{days_ago}天起",
+            start=today - dt.timedelta(days=days_ago),
+            end=today,
+        )
+        for _run in range(runs):
+            assessment.run_scoring(user=supervisor, period=created)
+        created.refresh_from_db()
+        created.scheme = main
+        return created
 
-def _period_of(scene, foreign: bool = False, *, status: str = "open", runs: int = 1, **fields):
-    supervisor, _office, _unit, _liaison = _assessment_parts(scene, foreign)
-    scheme = _scheme_of(scene, foreign, **fields)
-    today = timezone.localdate()
-    period = assessment.create_period(
-        user=supervisor,
-        scheme=scheme,
-        kind="quarter",
-        name="本季度",
-        start=today - dt.timedelta(days=80),
-        end=today,
+    open_period = period(80)
+    publicised = period(170)
+    assessment.publicise(user=supervisor, period=publicised)
+    publicised.refresh_from_db()
+    publicised.scheme = main
+    manual_period = period(350)
+    two_runs = period(260, runs=2)
+    # Added after every run, so nothing rests on it: the one indicator that can be deleted.
+    main.spare = assessment.save_indicator(
+        user=supervisor, scheme=main, name="备用加分", category="bonus", max_points=1, rule_kind="manual"
     )
-    for _run in range(runs):
-        assessment.run_scoring(user=supervisor, period=period)
-    if status == "publicised":
-        assessment.publicise(user=supervisor, period=period)
-    period.refresh_from_db()
-    period.scheme = scheme
-    return period
-
-
-def _manual_score_of(scene, foreign: bool = False):
-    supervisor, _office, unit, _liaison = _assessment_parts(scene, foreign)
-    period = _period_of(scene, foreign)
-    return assessment.enter_manual_score(
-        user=supervisor,
-        period=period,
-        organisation=unit,
-        indicator=period.scheme.bonus,
-        points=3,
-        reason="省级表彰",
-        evidence=[_pdf("表彰文件.pdf")],
+    book_scheme = scheme(f"{tag}责任书考核")
+    return SimpleNamespace(
+        scheme=main,
+        open_period=open_period,
+        publicised=publicised,
+        two_runs=two_runs,
+        manual_score=assessment.enter_manual_score(
+            user=supervisor,
+            period=manual_period,
+            organisation=unit,
+            indicator=main.bonus,
+            points=3,
+            reason="省级表彰",
+            evidence=[_pdf(f"{tag}表彰文件.pdf")],
+        ),
+        objection=assessment.file_objection(
+            user=liaison, period=publicised, organisation=unit, text="按时办结率有误"
+        ),
+        unit_score=UnitScore.objects.get(run=publicised.publicised_run),
+        book=assessment.sign_book(
+            user=supervisor,
+            scheme=book_scheme,
+            organisation=unit,
+            targets=[],
+            copies=[_pdf(f"{tag}责任书.pdf")],
+        ),
     )
-
-
-def _objection_of(scene, foreign: bool = False):
-    _supervisor, _office, unit, liaison = _assessment_parts(scene, foreign)
-    period = _period_of(scene, foreign, status="publicised")
-    return assessment.file_objection(user=liaison, period=period, organisation=unit, text="按时办结率有误")
-
-
-def _unit_score_of(scene, foreign: bool = False):
-    return UnitScore.objects.get(run=_period_of(scene, foreign, status="publicised").publicised_run)
 
 
 def _scheme_data(scene, obj):
@@ -1585,52 +1592,52 @@ RULES = [
     Rule(
         "assessment:scheme_detail",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect=each(OK, ASSESSED),
     ),
     Rule(
         "assessment:scheme_edit",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:scheme_edit",
         "post",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         data=_scheme_data,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:group_create",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:group_create",
         "post",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         data=lambda s, o: {"name": "镇街", "units": [s.world.co_unit.pk], "sort_order": 1},
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:group_edit",
         "get",
-        inside=lambda s, u: _scheme_of(s).groups.get(),
-        outside=lambda s, u: _scheme_of(s, foreign=True).groups.get(),
+        inside=lambda s, u: s.assessment.scheme.groups.get(),
+        outside=lambda s, u: s.foreign_assessment.scheme.groups.get(),
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:group_edit",
         "post",
-        inside=lambda s, u: _scheme_of(s).groups.get(),
-        outside=lambda s, u: _scheme_of(s, foreign=True).groups.get(),
+        inside=lambda s, u: s.assessment.scheme.groups.get(),
+        outside=lambda s, u: s.foreign_assessment.scheme.groups.get(),
         data=lambda s, o: {
             "name": "部门",
             "units": [s.world.lead_unit.pk, s.world.co_unit.pk],
@@ -1642,52 +1649,52 @@ RULES = [
     Rule(
         "assessment:indicator_create",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:indicator_create",
         "post",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         data=_indicator_data,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:indicator_edit",
         "get",
-        inside=lambda s, u: _scheme_of(s).indicator,
-        outside=lambda s, u: _scheme_of(s, foreign=True).indicator,
+        inside=lambda s, u: s.assessment.scheme.indicator,
+        outside=lambda s, u: s.foreign_assessment.scheme.indicator,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:indicator_edit",
         "post",
-        inside=lambda s, u: _scheme_of(s).bonus,
-        outside=lambda s, u: _scheme_of(s, foreign=True).bonus,
+        inside=lambda s, u: s.assessment.scheme.bonus,
+        outside=lambda s, u: s.foreign_assessment.scheme.bonus,
         data=_indicator_data,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:indicator_delete",
         "post",
-        inside=lambda s, u: _scheme_of(s).bonus,
-        outside=lambda s, u: _scheme_of(s, foreign=True).bonus,
+        inside=lambda s, u: s.assessment.scheme.spare,
+        outside=lambda s, u: s.foreign_assessment.scheme.spare,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:book_create",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:book_create",
         "post",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         data=lambda s, o: {
             "organisation": s.world.lead_unit.pk,
             "signed_on": "2026-02-01",
@@ -1698,15 +1705,15 @@ RULES = [
     Rule(
         "assessment:book_edit",
         "get",
-        inside=lambda s, u: _book_of(s),
-        outside=lambda s, u: _book_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.book,
+        outside=lambda s, u: s.foreign_assessment.book,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:book_edit",
         "post",
-        inside=lambda s, u: _book_of(s),
-        outside=lambda s, u: _book_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.book,
+        outside=lambda s, u: s.foreign_assessment.book,
         data=lambda s, o: {
             "signed_on": "2026-02-02",
             "signatory": "副局长",
@@ -1717,81 +1724,81 @@ RULES = [
     Rule(
         "assessment:book_copy",
         "get",
-        inside=lambda s, u: _book_of(s).copies.get(),
-        outside=lambda s, u: _book_of(s, foreign=True).copies.get(),
+        inside=lambda s, u: s.assessment.book.copies.get(),
+        outside=lambda s, u: s.foreign_assessment.book.copies.get(),
         expect=each(OK, ASSESSED),
     ),
     Rule(
         "assessment:period_create",
         "get",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:period_create",
         "post",
-        inside=lambda s, u: _scheme_of(s),
-        outside=lambda s, u: _scheme_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.scheme,
+        outside=lambda s, u: s.foreign_assessment.scheme,
         data=lambda s, o: {"kind": "year", "name": "2026年度", "start": "2026-01-01", "end": "2026-12-31"},
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:period_detail",
         "get",
-        inside=lambda s, u: _period_of(s, status="publicised"),
-        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        inside=lambda s, u: s.assessment.publicised,
+        outside=lambda s, u: s.foreign_assessment.publicised,
         expect=each(OK, ASSESSED),
     ),
     Rule(
         "assessment:period_run",
         "post",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         data=lambda s, o: {"as_of": _today_plus(0), "note": "复算"},
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:period_publicise",
         "post",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:period_publish",
         "post",
-        inside=lambda s, u: _period_of(s, objection_days=0),
-        outside=lambda s, u: _period_of(s, foreign=True, objection_days=0),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:manual_create",
         "get",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:manual_create",
         "post",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         data=_manual_data,
         expect={"supervisor": DONE},
     ),
     Rule(
         "assessment:manual_edit",
         "get",
-        inside=lambda s, u: _manual_score_of(s),
-        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.manual_score,
+        outside=lambda s, u: s.foreign_assessment.manual_score,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:manual_edit",
         "post",
-        inside=lambda s, u: _manual_score_of(s),
-        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.manual_score,
+        outside=lambda s, u: s.foreign_assessment.manual_score,
         data=_manual_data,
         expect={"supervisor": DONE},
     ),
@@ -1799,45 +1806,45 @@ RULES = [
     Rule(
         "assessment:manual_review",
         "post",
-        inside=lambda s, u: _manual_score_of(s),
-        outside=lambda s, u: _manual_score_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.manual_score,
+        outside=lambda s, u: s.foreign_assessment.manual_score,
         data=lambda s, o: {"decision": "approve", "version": getattr(o, "version", "")},
         expect={"supervisor": REFUSED},
     ),
     Rule(
         "assessment:manual_evidence",
         "get",
-        inside=lambda s, u: _manual_score_of(s).evidence.get(),
-        outside=lambda s, u: _manual_score_of(s, foreign=True).evidence.get(),
+        inside=lambda s, u: s.assessment.manual_score.evidence.get(),
+        outside=lambda s, u: s.foreign_assessment.manual_score.evidence.get(),
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:objection_create",
         "get",
-        inside=lambda s, u: _period_of(s, status="publicised"),
-        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        inside=lambda s, u: s.assessment.publicised,
+        outside=lambda s, u: s.foreign_assessment.publicised,
         expect={"lead_liaison": OK},
     ),
     Rule(
         "assessment:objection_create",
         "post",
-        inside=lambda s, u: _period_of(s, status="publicised"),
-        outside=lambda s, u: _period_of(s, foreign=True, status="publicised"),
+        inside=lambda s, u: s.assessment.publicised,
+        outside=lambda s, u: s.foreign_assessment.publicised,
         data=lambda s, o: {"organisation": s.world.lead_unit.pk, "text": "按时办结率有误"},
         expect={"lead_liaison": DONE},
     ),
     Rule(
         "assessment:objection_answer",
         "get",
-        inside=lambda s, u: _objection_of(s),
-        outside=lambda s, u: _objection_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.objection,
+        outside=lambda s, u: s.foreign_assessment.objection,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:objection_answer",
         "post",
-        inside=lambda s, u: _objection_of(s),
-        outside=lambda s, u: _objection_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.objection,
+        outside=lambda s, u: s.foreign_assessment.objection,
         data=lambda s, o: {
             "decision": "reject",
             "answer": "经核实无误",
@@ -1848,15 +1855,15 @@ RULES = [
     Rule(
         "assessment:adjustment_create",
         "get",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:adjustment_create",
         "post",
-        inside=lambda s, u: _period_of(s),
-        outside=lambda s, u: _period_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.open_period,
+        outside=lambda s, u: s.foreign_assessment.open_period,
         data=lambda s, o: {
             "organisation": s.world.lead_unit.pk,
             "indicator": _scheme_indicator(o, "indicator"),
@@ -1868,30 +1875,30 @@ RULES = [
     Rule(
         "assessment:breakdown",
         "get",
-        inside=lambda s, u: _unit_score_of(s),
-        outside=lambda s, u: _unit_score_of(s, foreign=True),
+        inside=lambda s, u: s.assessment.unit_score,
+        outside=lambda s, u: s.foreign_assessment.unit_score,
         expect=each(OK, ASSESSED),
     ),
     # Only the office sees runs that were never announced, so only it compares them.
     Rule(
         "assessment:run_changes",
         "get",
-        inside=lambda s, u: _period_of(s, runs=2).runs.first(),
-        outside=lambda s, u: _period_of(s, foreign=True, runs=2).runs.first(),
+        inside=lambda s, u: s.assessment.two_runs.runs.first(),
+        outside=lambda s, u: s.foreign_assessment.two_runs.runs.first(),
         expect={"supervisor": OK},
     ),
     Rule(
         "assessment:notice",
         "get",
-        inside=lambda s, u: _period_of(s, status="publicised").publicised_run,
-        outside=lambda s, u: _period_of(s, foreign=True, status="publicised").publicised_run,
+        inside=lambda s, u: s.assessment.publicised.publicised_run,
+        outside=lambda s, u: s.foreign_assessment.publicised.publicised_run,
         expect=each(OK, ASSESSED),
     ),
     Rule(
         "assessment:ranking_workbook",
         "get",
-        inside=lambda s, u: _period_of(s, status="publicised").publicised_run,
-        outside=lambda s, u: _period_of(s, foreign=True, status="publicised").publicised_run,
+        inside=lambda s, u: s.assessment.publicised.publicised_run,
+        outside=lambda s, u: s.foreign_assessment.publicised.publicised_run,
         expect=each(OK, ASSESSED),
     ),
     # health ----------------------------------------------------------------------------------------
@@ -1927,7 +1934,10 @@ def _module_scene(django_db_setup, django_db_blocker, tmp_path_factory):
     ):
         # The shared ``world`` fixture's own body, so the world here is exactly the one every suite knows.
         world = fixtures.world.__wrapped__(None)
-        yield build_scene(world), media
+        scene = build_scene(world)
+        scene.assessment = build_assessment(scene, foreign=False)
+        scene.foreign_assessment = build_assessment(scene, foreign=True)
+        yield scene, media
         transaction.set_rollback(True)
 
 
