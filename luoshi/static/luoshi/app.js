@@ -158,4 +158,16 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSwap", function (event) { init(event.detail.elt); });
+
+  // A list's table is boosted so that sorting and paging swap only #results. A link in it to another
+  // page (a record's detail) is a plain navigation: boosted, its page has no #results to swap in.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var link = event.detail.elt;
+    if (!event.detail.boosted || link.tagName !== "A") return;
+    var target = new URL(link.href, window.location.href);
+    if (target.pathname !== window.location.pathname) {
+      event.preventDefault();
+      window.location.assign(target.href);
+    }
+  });
 })();
